@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Start MariaDB and RabbitMQ if they are not answering, install chromium for browser tests,
+# and wait until both services accept connections.
+set -euo pipefail
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {
+    local name=$1 port=$2
+    for _ in $(seq 1 60); do
+        port_open "$port" && { echo "$name is up on port $port"; return 0; }
+        sleep 1
+    done
+    echo "ERROR: $name did not come up on port $port" >&2
+    return 1
+}
+
+if ! port_open 3306; then
+    echo "starting MariaDB"
+    if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null
+    fi
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+fi
+wait_port MariaDB 3306
+
+if ! port_open 5672; then
+    echo "starting RabbitMQ"
+    if ! command -v rabbitmq-server >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
+    fi
+    rabbitmq-server -detached
+fi
+wait_port RabbitMQ 5672
+rabbitmqctl await_startup --timeout 120 >/dev/null 2>&1 || true

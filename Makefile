@@ -1,0 +1,61 @@
+# Two commands do all set-up: `make run` (local server) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help run test install install-dev system-deps migrate superuser static check-deploy clean
+
+help:
+	@echo "make run    - set up .venv, migrate, create the dev superuser and serve on http://$(HOST):$(PORT)"
+	@echo "make test   - set up .venv with dev requirements and run the whole pytest suite"
+	@echo "              (DATABASE_URL=mysql://root@127.0.0.1:3306/opsconsole for MariaDB)"
+
+system-deps:
+	@bash scripts/ensure_system_deps.sh
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(PY)
+	@$(MAKE) --no-print-directory system-deps
+	$(PIP) install -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
+	$(PIP) install -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# local development: DEBUG on and plain HTTP unless the caller says otherwise
+run: export DEBUG ?= 1
+run: export SECURE_SSL_REDIRECT ?= 0
+run: export SESSION_COOKIE_SECURE ?= 0
+run: export CSRF_COOKIE_SECURE ?= 0
+run: export SECURE_HSTS_SECONDS ?= 0
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) manage.py ensure_dev_superuser
+	@echo ""
+	@echo "  Admin:    http://$(HOST):$(PORT)/admin/"
+	@echo "  API docs: http://$(HOST):$(PORT)/api/docs/"
+	@echo "  API:      http://$(HOST):$(PORT)/api/"
+	@echo ""
+	$(VENV)/bin/uvicorn project.asgi:application --host $(HOST) --port $(PORT) --log-level info
+
+test: install-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+check-deploy: install
+	DEBUG=0 $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

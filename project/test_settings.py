@@ -1,0 +1,16 @@
+"""Test settings: the production settings with a fixed secret, a fast hasher and in-memory mail."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
+os.environ.setdefault("LOGIN_THROTTLE_RATE", "1000/min")
+os.environ.setdefault("PASSWORD_RESET_THROTTLE_RATE", "1000/min")
+
+from .settings import *  # noqa: E402,F401,F403
+
+# tests run over plain HTTP through the test client
+SECURE_SSL_REDIRECT = False
+# hashing cost is not what tests measure
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

@@ -1,0 +1,108 @@
+from auditlog.models import AuditlogHistoryField
+from auditlog.registry import auditlog
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models, transaction
+from django.db.models import F
+
+USER_CODE_PREFIX = "UC"
+
+
+class UserCodeSequence(models.Model):
+    """One counter row per prefix; locking it serialises concurrent user_code allocation."""
+
+    prefix = models.CharField(max_length=8, unique=True)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.prefix}{self.last_value:04d}"
+
+
+def user_code_allocate(*, prefix: str = USER_CODE_PREFIX) -> str:
+    """Return the next code (UC0001, UC0002, ...). Must run inside the creating transaction."""
+    with transaction.atomic():
+        UserCodeSequence.objects.get_or_create(prefix=prefix)
+        UserCodeSequence.objects.filter(prefix=prefix).update(last_value=F("last_value") + 1)
+        # the UPDATE took the row lock; this read sees our own increment
+        value = UserCodeSequence.objects.values_list("last_value", flat=True).get(prefix=prefix)
+    return f"{prefix}{value:04d}"
+
+
+class User(AbstractUser):
+    class UserType(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        TEACHER = "teacher", "Teacher"
+        STUDENT = "student", "Student"
+
+    class Gender(models.TextChoices):
+        MALE = "male", "Male"
+        FEMALE = "female", "Female"
+        OTHER = "other", "Other"
+
+    user_type = models.CharField(max_length=16, choices=UserType.choices, default=UserType.STUDENT)
+    user_code = models.CharField(max_length=32, unique=True, editable=False, null=True, blank=True)
+    middle_name = models.CharField(max_length=150, blank=True)
+    gender = models.CharField(max_length=16, choices=Gender.choices, blank=True)
+    phone_no = models.CharField(max_length=32, blank=True)
+    dob = models.DateField("date of birth", null=True, blank=True)
+    nationality = models.CharField(max_length=64, blank=True)
+    address = models.TextField(blank=True)
+    class_teacher = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="students"
+    )
+    session = models.CharField(max_length=32, blank=True)
+    semester = models.CharField(max_length=32, blank=True)
+    stream = models.CharField(max_length=64, blank=True)
+    course = models.CharField(max_length=64, blank=True)
+    profile_img = models.ImageField(upload_to="profile_images/", null=True, blank=True)
+
+    is_deleted = models.BooleanField(default=False)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    registered_on = models.DateTimeField(auto_now_add=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Bumped to revoke every token issued before (access tokens included); tokens carry it as a claim.
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
+
+    history = AuditlogHistoryField()
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # the API's and admin's ?user_type= filter
+            models.Index(fields=["user_type"], name="user_type_idx"),
+            # the class listing: session + semester + stream filters, newest course first
+            models.Index(
+                fields=["session", "semester", "stream", "-course"], name="user_class_listing_idx"
+            ),
+            # birthday and age-range queries
+            models.Index(fields=["dob"], name="user_dob_idx"),
+            # every default listing excludes soft-deleted users
+            models.Index(fields=["is_deleted"], name="user_is_deleted_idx"),
+            # newest-registered ordering and date-range filters in the admin
+            models.Index(fields=["registered_on"], name="user_registered_on_idx"),
+        ]
+
+    def __str__(self):
+        return self.username
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and not self.user_code:
+            with transaction.atomic(using=kwargs.get("using")):
+                self.user_code = user_code_allocate()
+                super().save(*args, **kwargs)
+            return
+        super().save(*args, **kwargs)
+
+
+auditlog.register(User, exclude_fields=["password", "last_login", "token_generation"])

@@ -1,0 +1,141 @@
+"""Business operations on users and their tokens. Views, admin and commands call these."""
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from users.models import User
+from users.selectors import user_get_active_by_email
+from users.tokens import token_pair_for_user
+
+
+def user_create(*, data: dict, created_by: User | None = None) -> User:
+    data = dict(data)
+    password = data.pop("password", None)
+    user = User(**data, registered_by=created_by, updated_by=created_by)
+    if password:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from exc
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password", "user_code"])
+    user.save()
+    return user
+
+
+def user_update(*, user: User, data: dict, updated_by: User | None = None) -> User:
+    for field, value in data.items():
+        setattr(user, field, value)
+    user.updated_by = updated_by
+    user.full_clean(exclude=["password", "user_code"])
+    user.save()
+    return user
+
+
+def tokens_revoke_for_user(*, user: User) -> int:
+    """Revoke every token of `user` at once: access tokens through the generation, refresh tokens
+    through the blacklist too (so ops see them as blacklisted). Returns how many refresh tokens
+    were blacklisted."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+        outstanding = OutstandingToken.objects.filter(
+            user_id=user.pk, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+        ).values_list("pk", flat=True)
+        created = BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token_id=pk) for pk in outstanding], ignore_conflicts=True
+        )
+    user.refresh_from_db(fields=["token_generation"])
+    return len(created)
+
+
+def user_soft_delete(*, user: User, deleted_by: User | None) -> User:
+    with transaction.atomic():
+        user.is_deleted = True
+        user.is_active = False
+        user.deleted_at = timezone.now()
+        user.deleted_by = deleted_by
+        user.updated_by = deleted_by
+        user.save(update_fields=["is_deleted", "is_active", "deleted_at", "deleted_by", "updated_by", "updated_at"])
+        tokens_revoke_for_user(user=user)
+    return user
+
+
+def user_change_password(*, user: User, old_password: str, new_password: str) -> dict[str, str]:
+    """Change the password, revoke every existing token and return a fresh pair for the caller."""
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": ["The current password is not correct."]})
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages}) from exc
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.updated_by = user
+        user.save(update_fields=["password", "updated_by", "updated_at"])
+        tokens_revoke_for_user(user=user)
+    return token_pair_for_user(user)
+
+
+def password_reset_request(*, email: str) -> None:
+    """E-mail a reset link to each matching account; says nothing about whether one exists."""
+    for user in user_get_active_by_email(email=email):
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        token = default_token_generator.make_token(user)
+        link = settings.PASSWORD_RESET_URL.format(uid=uid, token=token)
+        send_mail(
+            subject="Reset your password",
+            message=(
+                f"Hello {user.get_username()},\n\n"
+                f"Someone asked to reset your password. If it was you, open:\n{link}\n\n"
+                f"uid: {uid}\ntoken: {token}\n\nIf it was not you, ignore this e-mail."
+            ),
+            from_email=None,
+            recipient_list=[user.email],
+        )
+
+
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    invalid = ValidationError({"token": ["The reset link is invalid or has expired."]})
+    try:
+        user = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uid))), is_deleted=False)
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
+        raise invalid from None
+    if not default_token_generator.check_token(user, token):
+        raise invalid
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages}) from exc
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password", "updated_at"])
+        tokens_revoke_for_user(user=user)
+    return user
+
+
+DEV_SUPERUSER_USERNAME = "admin"
+
+
+def dev_superuser_ensure() -> User | None:
+    """Create the development superuser (admin/admin) unless any superuser exists. Debug only."""
+    if not settings.DEBUG:
+        raise RuntimeError("the development superuser is only created with DEBUG on")
+    if User.objects.filter(is_superuser=True).exists():
+        return None
+    return User.objects.create_superuser(
+        username=DEV_SUPERUSER_USERNAME,
+        email="admin@localhost",
+        password=DEV_SUPERUSER_USERNAME,  # the dev password equals the name, by request
+        user_type=User.UserType.ADMIN,
+    )
