@@ -212,6 +212,26 @@ SPECTACULAR_SETTINGS = {
 
 # --- Messaging: RabbitMQ and the transactional outbox -----------------------------------------
 RABBITMQ_URL = env.str("RABBITMQ_URL", default="amqp://guest:guest@127.0.0.1:5672/%2F")
+# this deployment's name in messages it sends; receivers key synced users by (source, id)
+DEPLOYMENT_NAME = env.str("DEPLOYMENT_NAME", default="ops-console")
+USER_SYNC_EXCHANGE = env.str("USER_SYNC_EXCHANGE", default="drf_exchange")
+USER_SYNC_QUEUES = env.list("USER_SYNC_QUEUES", default=["drf_queue"])
+# queues this deployment consumes user messages from (the receiving side)
+USER_SYNC_CONSUME_QUEUES = env.list("USER_SYNC_CONSUME_QUEUES", default=USER_SYNC_QUEUES)
+USER_SYNC_PREFETCH = env.int("USER_SYNC_PREFETCH", default=100)
+# privilege flags from another deployment are ignored unless this is on
+USER_SYNC_ACCEPT_PRIVILEGES = env.bool("USER_SYNC_ACCEPT_PRIVILEGES", default=False)
+USER_SYNC_MAX_BODY_BYTES = env.int("USER_SYNC_MAX_BODY_BYTES", default=256 * 1024)
+OUTBOX_MESSAGE_TTL_SECS = env.int("OUTBOX_MESSAGE_TTL_SECS", default=7 * 24 * 3600)
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=500)
+OUTBOX_LEASE_SECS = env.int("OUTBOX_LEASE_SECS", default=60)
+OUTBOX_IDLE_POLL_MS = env.int("OUTBOX_IDLE_POLL_MS", default=100)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+OUTBOX_RETRY_BASE_SECS = env.float("OUTBOX_RETRY_BASE_SECS", default=2.0)
+OUTBOX_RETRY_MAX_SECS = env.float("OUTBOX_RETRY_MAX_SECS", default=3600.0)
+# seconds between two looks for new dead-letter queues in the outbox
+DEADLETTER_REFRESH_SECS = env.int("DEADLETTER_REFRESH_SECS", default=30)
+WORKER_HEARTBEAT_SECS = env.int("WORKER_HEARTBEAT_SECS", default=5)
 
 # --- Admin theme -------------------------------------------------------------------------------
 from ops_admin.theme import JAZZMIN_SETTINGS, JAZZMIN_UI_TWEAKS  # noqa: E402,F401
@@ -230,6 +250,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # pika logs every connection step at INFO
+        "pika": {"level": "WARNING"},
     },
 }
 

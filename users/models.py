@@ -97,12 +97,65 @@ class User(AbstractUser):
         return self.username
 
     def save(self, *args, **kwargs):
-        if self._state.adding and not self.user_code:
-            with transaction.atomic(using=kwargs.get("using")):
+        # one transaction for the row, its user_code and the outbox message the post_save signal writes
+        with transaction.atomic(using=kwargs.get("using")):
+            if self._state.adding and not self.user_code:
                 self.user_code = user_code_allocate()
-                super().save(*args, **kwargs)
-            return
-        super().save(*args, **kwargs)
+            super().save(*args, **kwargs)
 
 
 auditlog.register(User, exclude_fields=["password", "last_login", "token_generation"])
+
+
+class ConflictingUserSyncLog(models.Model):
+    """A user message from another deployment that could not be applied, kept for support."""
+
+    message_id = models.UUIDField(null=True, blank=True, db_index=True)
+    message_type = models.CharField(max_length=64, blank=True)
+    exchange = models.CharField(max_length=255, blank=True)
+    queue = models.CharField(max_length=255, blank=True)
+    source = models.CharField(max_length=255, blank=True)
+    raw_body = models.TextField()
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    resolved = models.BooleanField(default=False)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "sync conflict"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["resolved", "-id"], name="sync_conflict_open_idx")]
+
+    def __str__(self):
+        return f"{self.message_type or 'message'} {self.message_id}: {self.reason}"
+
+
+class UserSyncInbox(models.Model):
+    """Every user message already handled here, by message_id: a redelivery changes nothing."""
+
+    message_id = models.UUIDField(unique=True)
+    source = models.CharField(max_length=255)
+    outcome = models.CharField(max_length=16)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.message_id} ({self.outcome})"
+
+
+class SyncedUserLink(models.Model):
+    """Which local user mirrors (source deployment, source user id), and the newest version applied."""
+
+    source = models.CharField(max_length=255)
+    source_id = models.BigIntegerField()
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sync_links")
+    last_version = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "source_id"], name="synced_user_unique_source")]
+
+    def __str__(self):
+        return f"{self.source}#{self.source_id} → {self.user_id}"

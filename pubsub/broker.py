@@ -1,0 +1,183 @@
+"""RabbitMQ access with pika: connection parameters, topology and the batch publisher."""
+
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pika
+from pika.exceptions import AMQPChannelError, AMQPConnectionError, AMQPError, ChannelClosed
+
+from pubsub.conf import Route, setting
+
+logger = logging.getLogger(__name__)
+
+# errors after which the connection is gone and must be rebuilt
+CONNECTION_ERRORS = (AMQPConnectionError, pika.exceptions.StreamLostError, pika.exceptions.ConnectionClosed,
+                     OSError)
+
+
+class BrokerUnavailable(Exception):
+    """The broker connection failed or was lost; nothing about the messages themselves.
+    `partial` holds what the broker did confirm before the loss."""
+
+    def __init__(self, message: str, partial: "BatchResult | None" = None):
+        super().__init__(message)
+        self.partial = partial
+
+
+def connection_parameters(url: str | None = None) -> pika.URLParameters:
+    params = pika.URLParameters(url or setting("RABBITMQ_URL"))
+    params.heartbeat = 30
+    params.blocked_connection_timeout = 60
+    params.connection_attempts = 1
+    params.socket_timeout = 5
+    params.client_properties = {"connection_name": f"ops-console:{setting('DEPLOYMENT_NAME')}"}
+    return params
+
+
+def connect(url: str | None = None) -> pika.BlockingConnection:
+    try:
+        return pika.BlockingConnection(connection_parameters(url))
+    except CONNECTION_ERRORS as exc:
+        raise BrokerUnavailable(f"cannot connect to RabbitMQ: {exc!r}") from exc
+
+
+def declare_deadletter(channel, route: Route) -> None:
+    channel.exchange_declare(route.deadletter_exchange, exchange_type="direct", durable=True)
+    channel.queue_declare(route.deadletter_queue, durable=True)
+    channel.queue_bind(route.deadletter_queue, route.deadletter_exchange, routing_key=route.queue)
+
+
+def declare_route(channel, route: Route) -> None:
+    """Durable exchange and queue, dead-lettering into a durable DLX/DLQ pair. Idempotent."""
+    declare_deadletter(channel, route)
+    channel.exchange_declare(route.exchange, exchange_type="direct", durable=True)
+    channel.queue_declare(
+        route.queue, durable=True, arguments={"x-dead-letter-exchange": route.deadletter_exchange}
+    )
+    channel.queue_bind(route.queue, route.exchange, routing_key=route.queue)
+
+
+def route_of(row) -> Route:
+    return Route(row.queue_name, row.exchange_name, row.deadletter_queue_name, row.deadletter_exchange_name)
+
+
+def message_properties(row) -> pika.BasicProperties:
+    return pika.BasicProperties(
+        content_type="application/json",
+        content_encoding="utf-8",
+        delivery_mode=row.delivery_mode,
+        message_id=str(row.message_id),
+        type=row.message_type or None,
+        timestamp=int(row.timestamp.timestamp()),
+        expiration=str(row.expiration_secs * 1000) if row.expiration_secs else None,
+        app_id=setting("DEPLOYMENT_NAME"),
+        headers={"x-outbox-id": row.pk},
+    )
+
+
+def message_body(row) -> bytes:
+    return json.dumps(row.message_body_json, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass
+class BatchResult:
+    published: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+class Publisher:
+    """One long-lived connection and channel; each batch is one AMQP transaction, so the broker
+    has taken every message of it (persisted, for persistent messages) when `tx_commit` returns."""
+
+    def __init__(self, url: str | None = None):
+        self.url = url
+        self.connection = None
+        self.channel = None
+        self._declared: set[Route] = set()
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.connection and self.connection.is_open and self.channel and self.channel.is_open)
+
+    def open(self) -> None:
+        if self.connection is None or not self.connection.is_open:
+            self.close()
+            self.connection = connect(self.url)
+            self._declared.clear()
+        if self.channel is None or not self.channel.is_open:
+            try:
+                self.channel = self.connection.channel()
+                self.channel.tx_select()
+            except CONNECTION_ERRORS as exc:
+                self.close()
+                raise BrokerUnavailable(f"cannot open a channel: {exc!r}") from exc
+
+    def close(self) -> None:
+        connection, self.connection, self.channel = self.connection, None, None
+        self._declared.clear()
+        if connection is not None and connection.is_open:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail in many ways
+                logger.debug("error while closing a broken connection", exc_info=True)
+
+    def wait(self, seconds: float) -> None:
+        """Idle without starving the connection's heartbeats."""
+        if self.connection is not None and self.connection.is_open:
+            try:
+                self.connection.process_data_events(time_limit=seconds)
+                return
+            except CONNECTION_ERRORS:
+                self.close()
+        time.sleep(seconds)
+
+    def _declare(self, routes: Iterable[Route]) -> None:
+        for route in routes:
+            if route not in self._declared:
+                declare_route(self.channel, route)
+                self._declared.add(route)
+
+    def publish_batch(self, rows: list) -> BatchResult:
+        """Publish rows in one transaction. A channel error (one bad message) falls back to one
+        transaction per message so only the bad ones fail; a lost connection raises
+        BrokerUnavailable and nothing is recorded as failed."""
+        self.open()
+        try:
+            self._declare({route_of(row) for row in rows})
+            for row in rows:
+                self.channel.basic_publish(
+                    row.exchange_name, row.queue_name, message_body(row), message_properties(row)
+                )
+            self.channel.tx_commit()
+            return BatchResult(published=[row.pk for row in rows])
+        except (AMQPChannelError, ChannelClosed) as exc:
+            logger.warning("batch of %d failed on the channel (%s); publishing one by one", len(rows), exc)
+            return self._publish_one_by_one(rows)
+        except CONNECTION_ERRORS as exc:
+            self.close()
+            raise BrokerUnavailable(f"connection lost while publishing: {exc!r}") from exc
+        except AMQPError as exc:
+            self.close()
+            raise BrokerUnavailable(f"broker error while publishing: {exc!r}") from exc
+
+    def _publish_one_by_one(self, rows: list) -> BatchResult:
+        result = BatchResult()
+        for row in rows:
+            try:
+                self.open()
+                declare_route(self.channel, route_of(row))
+                self.channel.basic_publish(
+                    row.exchange_name, row.queue_name, message_body(row), message_properties(row)
+                )
+                self.channel.tx_commit()
+                result.published.append(row.pk)
+            except (AMQPChannelError, ChannelClosed) as exc:
+                result.failed[row.pk] = f"broker refused the message: {exc}"[:2000]
+                self.channel = None
+            except (*CONNECTION_ERRORS, BrokerUnavailable) as exc:
+                self.close()
+                raise BrokerUnavailable(f"connection lost while publishing: {exc!r}", result) from exc
+        return result

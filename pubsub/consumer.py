@@ -1,0 +1,198 @@
+"""The base consumer every consuming daemon specialises (as Zulip's queue workers do): connect,
+declare, consume with prefetch, hand batches to `handle_batch`, ack or reject each delivery,
+reconnect on loss, refresh the queue list, heartbeat, stop gracefully."""
+
+import logging
+import time
+from dataclasses import dataclass
+
+import pika
+from pika.exceptions import AMQPError
+
+from pubsub.broker import CONNECTION_ERRORS, BrokerUnavailable, connect
+from pubsub.daemon import DATABASE_DOWN_ERRORS, Daemon
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Delivery:
+    queue: str
+    delivery_tag: int
+    properties: pika.BasicProperties
+    body: bytes
+    redelivered: bool = False
+
+
+@dataclass
+class Outcome:
+    """What to do with a delivery: ack it, or reject it (to the DLQ, never requeued) with a reason."""
+
+    ack: bool
+    reason: str = ""
+
+    @classmethod
+    def accepted(cls) -> "Outcome":
+        return cls(True)
+
+    @classmethod
+    def rejected(cls, reason: str) -> "Outcome":
+        return cls(False, reason)
+
+
+class QueueConsumer(Daemon):
+    prefetch = 100
+    refresh_secs = 30.0
+
+    def __init__(self, *, once: bool = False, url: str | None = None):
+        super().__init__(once=once)
+        self.url = url
+        self.connection = None
+        self.channel = None
+        self._consuming: set[str] = set()
+        self._buffer: list[Delivery] = []
+        self._last_refresh = 0.0
+
+    # -- to specialise ---------------------------------------------------------------------
+    def queue_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def declare(self, channel, queue: str) -> None:
+        """Make sure `queue` exists before consuming from it."""
+        raise NotImplementedError
+
+    def handle_batch(self, deliveries: list[Delivery]) -> list[Outcome]:
+        raise NotImplementedError
+
+    # -- the loop --------------------------------------------------------------------------
+    def step(self) -> int:
+        self._ensure_open()
+        self._refresh_queues()
+        if self.once:
+            return self._drain_once()
+        try:
+            self.connection.process_data_events(time_limit=0.2)
+        except CONNECTION_ERRORS + (AMQPError,) as exc:
+            self._drop_connection()
+            raise BrokerUnavailable(f"connection lost while consuming: {exc!r}") from exc
+        return self._flush()
+
+    def idle(self, seconds: float) -> None:
+        # process_data_events in step() already waited for deliveries
+        return
+
+    def _ensure_open(self) -> None:
+        if self.connection is not None and self.connection.is_open and self.channel and self.channel.is_open:
+            return
+        self._drop_connection()
+        self.connection = connect(self.url)
+        try:
+            self.channel = self.connection.channel()
+            self.channel.basic_qos(prefetch_count=self.prefetch)
+        except CONNECTION_ERRORS + (AMQPError,) as exc:
+            self._drop_connection()
+            raise BrokerUnavailable(f"cannot open a channel: {exc!r}") from exc
+        self._last_refresh = 0.0
+
+    def _refresh_queues(self) -> None:
+        now = time.monotonic()
+        if self._consuming and now - self._last_refresh < self.refresh_secs:
+            return
+        self._last_refresh = now
+        for queue in self.queue_names():
+            if queue in self._consuming:
+                continue
+            try:
+                self.declare(self.channel, queue)
+                if not self.once:
+                    self.channel.basic_consume(queue, self._on_message(queue))
+            except CONNECTION_ERRORS + (AMQPError,) as exc:
+                self._drop_connection()
+                raise BrokerUnavailable(f"cannot consume {queue}: {exc!r}") from exc
+            self._consuming.add(queue)
+            logger.info("%s consuming %s", self.name, queue)
+
+    def _on_message(self, queue: str):
+        def callback(channel, method, properties, body):
+            self._buffer.append(Delivery(queue, method.delivery_tag, properties, body, method.redelivered))
+
+        return callback
+
+    def _drain_once(self) -> int:
+        """--once: fetch with basic.get until every queue is empty."""
+        for queue in sorted(self._consuming):
+            while len(self._buffer) < self.prefetch:
+                try:
+                    method, properties, body = self.channel.basic_get(queue)
+                except CONNECTION_ERRORS + (AMQPError,) as exc:
+                    self._drop_connection()
+                    raise BrokerUnavailable(f"connection lost while fetching: {exc!r}") from exc
+                if method is None:
+                    break
+                self._buffer.append(Delivery(queue, method.delivery_tag, properties, body, method.redelivered))
+        return self._flush()
+
+    def _flush(self) -> int:
+        if not self._buffer:
+            return 0
+        deliveries, self._buffer = self._buffer, []
+        try:
+            outcomes = self._handle_safely(deliveries)
+        except BaseException:
+            # a database outage: the deliveries stay unacked and come back after reconnecting
+            self._drop_connection()
+            raise
+        try:
+            for delivery, outcome in zip(deliveries, outcomes, strict=True):
+                if outcome.ack:
+                    self.channel.basic_ack(delivery.delivery_tag)
+                    self.processed += 1
+                else:
+                    logger.warning(
+                        "%s rejected message %s from %s to the dead-letter queue: %s",
+                        self.name, delivery.properties.message_id, delivery.queue, outcome.reason,
+                    )
+                    self.channel.basic_reject(delivery.delivery_tag, requeue=False)
+                    self.failed += 1
+        except CONNECTION_ERRORS + (AMQPError,) as exc:
+            # unacked deliveries are redelivered; the handlers are idempotent
+            self._drop_connection()
+            raise BrokerUnavailable(f"connection lost while acking: {exc!r}") from exc
+        return len(deliveries)
+
+    def _handle_safely(self, deliveries: list[Delivery]) -> list[Outcome]:
+        """A handler bug must never crash-loop the daemon: retry one by one and reject only the
+        deliveries that still fail. Database outages propagate (nothing is acked)."""
+        try:
+            return self.handle_batch(deliveries)
+        except DATABASE_DOWN_ERRORS:
+            raise
+        except Exception:
+            logger.exception("%s: batch of %d failed; handling one by one", self.name, len(deliveries))
+        outcomes = []
+        for delivery in deliveries:
+            try:
+                outcomes.extend(self.handle_batch([delivery]))
+            except DATABASE_DOWN_ERRORS:
+                raise
+            except Exception as exc:  # noqa: BLE001 - parked with its reason, see above
+                logger.exception("%s: message %s failed", self.name, delivery.properties.message_id)
+                outcomes.append(Outcome.rejected(f"handler error: {exc!r}"[:500]))
+        return outcomes
+
+    def _drop_connection(self) -> None:
+        connection, self.connection, self.channel = self.connection, None, None
+        self._consuming.clear()
+        self._buffer.clear()
+        if connection is not None and connection.is_open:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail in many ways
+                logger.debug("error while closing a broken connection", exc_info=True)
+
+    def on_connection_lost(self, what: str) -> None:
+        self._drop_connection()
+
+    def shutdown(self) -> None:
+        # deliveries not yet handled are requeued by the broker when the channel closes
+        self._drop_connection()

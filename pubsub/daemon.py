@@ -1,0 +1,134 @@
+"""The one loop every daemon shares: logging to logs/<name>.log, heartbeat, graceful stop, and
+backoff-and-resume when the broker or the database goes away."""
+
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+import time
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connections
+
+from pubsub.broker import BrokerUnavailable
+from pubsub.heartbeat import heartbeat_beat
+
+logger = logging.getLogger(__name__)
+
+DATABASE_DOWN_ERRORS = (OperationalError, InterfaceError)
+
+
+def configure_daemon_logging(name: str) -> None:
+    """Add a rotating logs/<name>.log beside the console handler from settings.LOGGING."""
+    log_dir = Path(getattr(settings, "LOG_DIR", settings.BASE_DIR / "logs"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / f"{name}.log"
+    root = logging.getLogger()
+    if any(getattr(h, "baseFilename", None) == str(path) for h in root.handlers):
+        return
+    handler = RotatingFileHandler(path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"))
+    root.addHandler(handler)
+
+
+class Daemon:
+    """Subclasses implement `step()` (one unit of work; returns how much it did) and may override
+    `on_connection_lost()` and `shutdown()`. `run()` loops until stopped, or one pass with once."""
+
+    name = "daemon"
+    idle_secs = 0.1
+
+    def __init__(self, *, once: bool = False):
+        self.once = once
+        self.stop_event = threading.Event()
+        self.worker_id = f"{self.name}@{socket.gethostname()}:{os.getpid()}"
+        self.processed = 0
+        self.failed = 0
+        self._last_beat = 0.0
+        self._failures_in_a_row = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum, frame):
+        logger.info("%s: received %s, stopping after the current batch", self.name, signal.Signals(signum).name)
+        self.stop_event.set()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self) -> None:
+        logger.info("%s starting as %s%s", self.name, self.worker_id, " (once)" if self.once else "")
+        self.beat("running", force=True)
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    done = self.step()
+                    self._failures_in_a_row = 0
+                except BrokerUnavailable as exc:
+                    self._outage("broker", exc)
+                    if self.once:
+                        raise
+                    continue
+                except DATABASE_DOWN_ERRORS as exc:
+                    self._outage("database", exc)
+                    if self.once:
+                        raise
+                    continue
+                self.beat("running")
+                if self.once and not done:
+                    break
+                if not done:
+                    self.idle(self.idle_secs)
+        finally:
+            self.shutdown()
+            self.beat("stopped", force=True)
+            logger.info("%s stopped: %d processed, %d failed", self.name, self.processed, self.failed)
+
+    def _outage(self, what: str, exc: Exception) -> None:
+        self._failures_in_a_row += 1
+        delay = min(30.0, 0.5 * 2 ** min(self._failures_in_a_row - 1, 6)) * (0.5 + random.random() / 2)
+        logger.warning("%s: %s unavailable (%s); retrying in %.1fs", self.name, what, exc, delay)
+        self.on_connection_lost(what)
+        if what == "database":
+            for conn in connections.all():
+                conn.close_if_unusable_or_obsolete()
+                conn.close()
+        if not self.once:
+            self.stop_event.wait(delay)
+
+    def idle(self, seconds: float) -> None:
+        self.stop_event.wait(seconds)
+
+    # -- heartbeat -------------------------------------------------------------------------
+    def beat(self, state: str, *, force: bool = False, detail: str = "") -> None:
+        now = time.monotonic()
+        if not force and now - self._last_beat < settings.WORKER_HEARTBEAT_SECS:
+            return
+        try:
+            close_old_connections()
+            heartbeat_beat(
+                name=self.name, worker_id=self.worker_id, state=state,
+                processed=self.processed, failed=self.failed, detail=detail,
+            )
+            self._last_beat = now
+        except DatabaseError as exc:
+            logger.warning("%s: heartbeat not written (%s)", self.name, exc)
+
+    # -- hooks -----------------------------------------------------------------------------
+    def step(self) -> int:
+        raise NotImplementedError
+
+    def on_connection_lost(self, what: str) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass

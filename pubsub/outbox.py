@@ -1,0 +1,75 @@
+"""Enqueueing into the outbox, always inside the caller's database transaction."""
+
+import json
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from pubsub.conf import Route, setting
+from pubsub.encoders import OutboxJSONEncoder
+from pubsub.models import QueuePublishHistory
+
+_COALESCE_ATTR = "_outbox_coalesce"
+
+
+def _jsonable(body: dict) -> dict:
+    # encode once here so the stored JSON is exactly what will be published
+    return json.loads(json.dumps(body, cls=OutboxJSONEncoder))
+
+
+def queue_msg_to_publish(
+    *,
+    route: Route,
+    body: dict,
+    message_type: str = "",
+    expiration_secs: int | None = None,
+    using: str = "default",
+) -> QueuePublishHistory:
+    """Write one pending outbox row in the current transaction (the original function's name)."""
+    return QueuePublishHistory.objects.using(using).create(
+        queue_name=route.queue,
+        exchange_name=route.exchange,
+        deadletter_queue_name=route.deadletter_queue,
+        deadletter_exchange_name=route.deadletter_exchange,
+        message_type=message_type,
+        message_body_json=_jsonable(body),
+        expiration_secs=expiration_secs or setting("OUTBOX_MESSAGE_TTL_SECS"),
+    )
+
+
+def outbox_enqueue_coalesced(
+    *,
+    key: str,
+    route: Route,
+    build_body: Callable[[str], dict],
+    message_type: str,
+    using: str = "default",
+) -> QueuePublishHistory | None:
+    """Enqueue, or fold into the row this same transaction already enqueued for `key`.
+
+    Several saves of one object inside one transaction are one logical change: the row written
+    first keeps its type (a create stays `user.created`) and takes the newest body, built by
+    `build_body(type)`. Returns the new row, or None when an existing row was updated.
+    """
+    connection = transaction.get_connection(using)
+    if not connection.in_atomic_block:
+        body = build_body(message_type)
+        return queue_msg_to_publish(route=route, body=body, message_type=message_type, using=using)
+    pending = connection.__dict__.setdefault(_COALESCE_ATTR, {})
+    slot = (key, route.queue)
+    if slot in pending:
+        row_id, first_type = pending[slot]
+        updated = (
+            QueuePublishHistory.objects.using(using)
+            .filter(pk=row_id, status=QueuePublishHistory.Status.PENDING, claimed_by="")
+            .update(message_body_json=_jsonable(build_body(first_type)), timestamp=timezone.now())
+        )
+        if updated:
+            return None
+    body = build_body(message_type)
+    row = queue_msg_to_publish(route=route, body=body, message_type=message_type, using=using)
+    pending[slot] = (row.pk, message_type)
+    # forget the row once committed; a rolled-back row just fails the UPDATE above next time
+    transaction.on_commit(lambda: pending.pop(slot, None), using=using)
+    return row
