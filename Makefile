@@ -55,7 +55,7 @@ test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 check-deploy: install
-	DEBUG=0 $(PY) manage.py check --deploy --fail-level WARNING
+	DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$($(PY) -c "import secrets; print(secrets.token_urlsafe(50))")}" $(PY) manage.py check --deploy --fail-level WARNING
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

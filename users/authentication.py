@@ -1,4 +1,5 @@
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
 
@@ -15,3 +16,10 @@ class RevocableJWTAuthentication(JWTAuthentication):
         if not token_generation_is_current(token=validated_token, user=user):
             raise AuthenticationFailed(_("Token has been revoked"), code="token_revoked")
         return user
+
+
+class RevocableJWTScheme(SimpleJWTScheme):
+    """drf-spectacular matches authenticators by exact class: without this the schema has no
+    security scheme and the docs page offers no way to send a Bearer token."""
+
+    target_class = RevocableJWTAuthentication

@@ -21,8 +21,11 @@ class UserCodeSequence(models.Model):
 def user_code_allocate(*, prefix: str = USER_CODE_PREFIX) -> str:
     """Return the next code (UC0001, UC0002, ...). Must run inside the creating transaction."""
     with transaction.atomic():
-        UserCodeSequence.objects.get_or_create(prefix=prefix)
-        UserCodeSequence.objects.filter(prefix=prefix).update(last_value=F("last_value") + 1)
+        # the counter row normally exists (migration 0002); creating it is the rare path, taken
+        # only after the UPDATE found nothing, so concurrent creates never race on the INSERT
+        if not UserCodeSequence.objects.filter(prefix=prefix).update(last_value=F("last_value") + 1):
+            UserCodeSequence.objects.get_or_create(prefix=prefix)
+            UserCodeSequence.objects.filter(prefix=prefix).update(last_value=F("last_value") + 1)
         # the UPDATE took the row lock; this read sees our own increment
         value = UserCodeSequence.objects.values_list("last_value", flat=True).get(prefix=prefix)
     return f"{prefix}{value:04d}"

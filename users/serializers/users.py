@@ -5,13 +5,23 @@ from users.models import User
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser")
 
 
+class UserPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """A user id as a whole number. DRF hands a JSON float to int(): 1.5 picked user 1 and 1e400
+    (infinity) raised OverflowError, a 500."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, float):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class UserSerializer(serializers.ModelSerializer):
     """The user as staff see it. Privilege flags are writable by superusers only."""
 
     password = serializers.CharField(
         write_only=True, required=False, max_length=128, style={"input_type": "password"}
     )
-    class_teacher = serializers.PrimaryKeyRelatedField(
+    class_teacher = UserPrimaryKeyField(
         queryset=User.objects.filter(is_deleted=False), required=False, allow_null=True
     )
 

@@ -37,6 +37,7 @@ class LoginView(TokenObtainPairView):
 
 
 class RefreshView(TokenRefreshView):
+
     @extend_schema(
         responses={200: TokenPairSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED},
         summary="Rotate a refresh token (the old one is blacklisted)",

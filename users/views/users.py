@@ -1,12 +1,14 @@
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from users import services
-from users.filters import UserFilter
+from users.filters import BoundedSearchFilter, UserFilter
 from users.permissions import IsUserManager
 from users.selectors import user_list
 from users.serializers.auth import DetailSerializer, PasswordChangeSerializer, TokenPairSerializer
@@ -40,6 +42,7 @@ class UserViewSet(
 ):
     serializer_class = UserSerializer
     permission_classes = [IsUserManager]
+    filter_backends = [DjangoFilterBackend, BoundedSearchFilter, OrderingFilter]
     filterset_class = UserFilter
     search_fields = ["username", "first_name", "last_name", "email", "user_code"]
     ordering_fields = ["id", "username", "user_code", "first_name", "last_name", "registered_on", "dob"]

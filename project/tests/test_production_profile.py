@@ -1,0 +1,33 @@
+"""The production profile: DEBUG off refuses the dev secret and passes `check --deploy`."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args, **env):
+    full_env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
+    full_env.update({"DJANGO_SETTINGS_MODULE": "project.settings", **env})
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_debug_off_refuses_the_insecure_default_secret_key():
+    result = _manage("check", DEBUG="0")
+    assert result.returncode != 0
+    assert "SECRET_KEY is the insecure development default" in result.stderr
+
+
+def test_check_deploy_is_clean_in_the_production_profile():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", DEBUG="0", SECRET_KEY="k" * 20 + "-Zq8" * 12)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_debug_on_accepts_the_development_secret_key():
+    result = _manage("check", DEBUG="1")
+    assert result.returncode == 0, result.stderr
