@@ -97,6 +97,7 @@ class Publisher:
         self.connection = None
         self.channel = None
         self._declared: set[Route] = set()
+        self._returned: dict[str, str] = {}
 
     @property
     def is_open(self) -> bool:
@@ -111,6 +112,7 @@ class Publisher:
             try:
                 self.channel = self.connection.channel()
                 self.channel.tx_select()
+                self.channel.add_on_return_callback(self._on_returned)
             except CONNECTION_ERRORS as exc:
                 self.close()
                 raise BrokerUnavailable(f"cannot open a channel: {exc!r}") from exc
@@ -134,6 +136,21 @@ class Publisher:
                 self.close()
         time.sleep(seconds)
 
+    def _on_returned(self, channel, method, properties, body) -> None:
+        # mandatory messages no queue took (a queue deleted behind our back): not published
+        self._returned[properties.message_id] = f"unroutable: {method.reply_code} {method.reply_text}"
+
+    def _take_returned(self, rows: list, result: "BatchResult") -> "BatchResult":
+        self.connection.process_data_events(time_limit=0)  # dispatch basic.return callbacks
+        if not self._returned:
+            return result
+        failed = {row.pk: self._returned[str(row.message_id)] for row in rows if str(row.message_id) in self._returned}
+        self._returned.clear()
+        self._declared.clear()  # re-declare the topology before the next batch
+        return BatchResult(
+            published=[pk for pk in result.published if pk not in failed], failed={**result.failed, **failed}
+        )
+
     def _declare(self, routes: Iterable[Route]) -> None:
         for route in routes:
             if route not in self._declared:
@@ -145,14 +162,15 @@ class Publisher:
         transaction per message so only the bad ones fail; a lost connection raises
         BrokerUnavailable and nothing is recorded as failed."""
         self.open()
+        self._returned.clear()
         try:
             self._declare({route_of(row) for row in rows})
             for row in rows:
                 self.channel.basic_publish(
-                    row.exchange_name, row.queue_name, message_body(row), message_properties(row)
+                    row.exchange_name, row.queue_name, message_body(row), message_properties(row), mandatory=True
                 )
             self.channel.tx_commit()
-            return BatchResult(published=[row.pk for row in rows])
+            return self._take_returned(rows, BatchResult(published=[row.pk for row in rows]))
         except (AMQPChannelError, ChannelClosed) as exc:
             logger.warning("batch of %d failed on the channel (%s); publishing one by one", len(rows), exc)
             return self._publish_one_by_one(rows)
@@ -170,7 +188,7 @@ class Publisher:
                 self.open()
                 declare_route(self.channel, route_of(row))
                 self.channel.basic_publish(
-                    row.exchange_name, row.queue_name, message_body(row), message_properties(row)
+                    row.exchange_name, row.queue_name, message_body(row), message_properties(row), mandatory=True
                 )
                 self.channel.tx_commit()
                 result.published.append(row.pk)
@@ -180,4 +198,4 @@ class Publisher:
             except (*CONNECTION_ERRORS, BrokerUnavailable) as exc:
                 self.close()
                 raise BrokerUnavailable(f"connection lost while publishing: {exc!r}", result) from exc
-        return result
+        return self._take_returned(rows, result)

@@ -12,7 +12,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 from pubsub.broker import BrokerUnavailable
 from pubsub.heartbeat import heartbeat_beat
@@ -114,7 +114,7 @@ class Daemon:
         if not force and now - self._last_beat < settings.WORKER_HEARTBEAT_SECS:
             return
         try:
-            close_old_connections()
+            self._close_old_connections()
             heartbeat_beat(
                 name=self.name, worker_id=self.worker_id, state=state,
                 processed=self.processed, failed=self.failed, detail=detail,
@@ -122,6 +122,14 @@ class Daemon:
             self._last_beat = now
         except DatabaseError as exc:
             logger.warning("%s: heartbeat not written (%s)", self.name, exc)
+
+    @staticmethod
+    def _close_old_connections() -> None:
+        # a --once run inside a caller's transaction (an admin button, a test) must not have its
+        # connection closed under it: close_old_connections() drops any connection not in autocommit
+        for conn in connections.all(initialized_only=True):
+            if not conn.in_atomic_block:
+                conn.close_if_unusable_or_obsolete()
 
     # -- hooks -----------------------------------------------------------------------------
     def step(self) -> int:

@@ -59,17 +59,18 @@ def outbox_enqueue_coalesced(
     pending = connection.__dict__.setdefault(_COALESCE_ATTR, {})
     slot = (key, route.queue)
     if slot in pending:
-        row_id, first_type = pending[slot]
+        message_id, first_type = pending[slot]
         updated = (
             QueuePublishHistory.objects.using(using)
-            .filter(pk=row_id, status=QueuePublishHistory.Status.PENDING, claimed_by="")
+            .filter(message_id=message_id, status=QueuePublishHistory.Status.PENDING, claimed_by="")
             .update(message_body_json=_jsonable(build_body(first_type)), timestamp=timezone.now())
         )
         if updated:
             return None
     body = build_body(message_type)
     row = queue_msg_to_publish(route=route, body=body, message_type=message_type, using=using)
-    pending[slot] = (row.pk, message_type)
+    # by message_id, not pk: a rolled-back pk can be handed out again (SQLite) to an unrelated row
+    pending[slot] = (row.message_id, message_type)
     # forget the row once committed; a rolled-back row just fails the UPDATE above next time
     transaction.on_commit(lambda: pending.pop(slot, None), using=using)
     return row

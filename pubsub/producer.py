@@ -1,12 +1,18 @@
-"""The producer_service daemon: relays the outbox to RabbitMQ."""
+"""The producer_service daemon: relays the outbox to RabbitMQ.
+
+Pipelined: while one thread publishes batch k on the broker connection, the main thread records
+batch k-1 and claims batch k+1 in the database, so neither side waits for the other. The broker
+connection is only ever used by the publishing thread while a batch is in flight.
+"""
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
 
-from pubsub.broker import Publisher
+from pubsub.broker import BrokerUnavailable, Publisher
 from pubsub.daemon import Daemon
-from pubsub.relay import outbox_release, relay_batch
+from pubsub.relay import outbox_claim_batch, outbox_release, relay_record
 
 logger = logging.getLogger(__name__)
 
@@ -19,18 +25,50 @@ class ProducerService(Daemon):
         self.batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
         self.idle_secs = settings.OUTBOX_IDLE_POLL_MS / 1000
         self.publisher = Publisher(url)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
+        self._in_flight: tuple[list, Future] | None = None
 
     def step(self) -> int:
-        published, failed = relay_batch(publisher=self.publisher, worker_id=self.worker_id, batch_size=self.batch_size)
+        rows = outbox_claim_batch(
+            worker_id=self.worker_id, batch_size=self.batch_size, lease_secs=settings.OUTBOX_LEASE_SECS
+        )
+        try:
+            done = self._finish_in_flight()
+        except BrokerUnavailable:
+            # the batch just claimed will not be published on this connection: due again now,
+            # not after its lease runs out
+            outbox_release(ids=[row.pk for row in rows], worker_id=self.worker_id)
+            raise
+        if rows:
+            self._in_flight = (rows, self._executor.submit(self.publisher.publish_batch, rows))
+        return done + len(rows)
+
+    def _finish_in_flight(self) -> int:
+        """Wait for the batch being published and record its outcome."""
+        if self._in_flight is None:
+            return 0
+        rows, future = self._in_flight
+        self._in_flight = None
+        try:
+            outcome = future.result()
+        except BrokerUnavailable as exc:
+            outcome = exc
+        except Exception as exc:  # noqa: BLE001 - anything else from pika: rebuild the connection
+            logger.exception("unexpected error while publishing a batch of %d", len(rows))
+            self.publisher.close()
+            outcome = BrokerUnavailable(f"unexpected publishing error: {exc!r}")
+        published, failed = relay_record(rows=rows, outcome=outcome, worker_id=self.worker_id)
         self.processed += published
         self.failed += failed
-        if published or failed:
-            logger.info("published %d, failed %d", published, failed)
+        if failed:
+            logger.warning("published %d, failed %d", published, failed)
+        if isinstance(outcome, BrokerUnavailable):
+            raise outcome
         return published + failed
 
     def idle(self, seconds: float) -> None:
         # keep the broker connection's heartbeats flowing while there is nothing to do
-        if self.publisher.is_open:
+        if self._in_flight is None and self.publisher.is_open:
             self.publisher.wait(seconds)
         else:
             super().idle(seconds)
@@ -40,12 +78,16 @@ class ProducerService(Daemon):
             self.publisher.close()
 
     def shutdown(self) -> None:
-        # rows are only leased while a batch is in flight, and a batch always finishes before the
-        # loop checks the stop flag; releasing here covers the rest if a step was interrupted
+        # finish the batch in flight, then hand back anything still leased to this process
+        try:
+            self._finish_in_flight()
+        except Exception:  # noqa: BLE001 - stopping: the leases expire on their own anyway
+            logger.warning("the last batch could not be recorded on shutdown", exc_info=True)
         try:
             outbox_release(ids=list(self._leased_ids()), worker_id=self.worker_id)
-        except Exception:  # noqa: BLE001 - the leases expire on their own anyway
+        except Exception:  # noqa: BLE001
             logger.warning("could not release leased rows on shutdown", exc_info=True)
+        self._executor.shutdown(wait=True)
         self.publisher.close()
 
     def _leased_ids(self):

@@ -95,8 +95,25 @@ def outbox_release(*, ids: list[int], worker_id: str) -> int:
     )
 
 
+def relay_record(*, rows: list[QueuePublishHistory], outcome, worker_id: str) -> tuple[int, int]:
+    """Record what happened to a claimed batch: a BatchResult, or the BrokerUnavailable that
+    interrupted it (what the broker took is published, the rest released, not counted as an
+    attempt). Returns (published, failed)."""
+    if isinstance(outcome, BrokerUnavailable):
+        published = outcome.partial.published if outcome.partial else []
+        done = set(published)
+        outbox_mark_published(ids=published, worker_id=worker_id)
+        outbox_release(ids=[row.pk for row in rows if row.pk not in done], worker_id=worker_id)
+        return len(published), 0
+    outbox_mark_published(ids=outcome.published, worker_id=worker_id)
+    if outcome.failed:
+        logger.warning("%d message(s) failed to publish: %s", len(outcome.failed), outcome.failed)
+        outbox_mark_failed(rows=rows, errors=outcome.failed, worker_id=worker_id)
+    return len(outcome.published), len(outcome.failed)
+
+
 def relay_batch(*, publisher: Publisher, worker_id: str, batch_size: int | None = None) -> tuple[int, int]:
-    """Claim, publish and record one batch. Returns (published, failed)."""
+    """Claim, publish and record one batch, synchronously. Returns (published, failed)."""
     rows = outbox_claim_batch(
         worker_id=worker_id,
         batch_size=batch_size or setting("OUTBOX_BATCH_SIZE"),
@@ -107,12 +124,6 @@ def relay_batch(*, publisher: Publisher, worker_id: str, batch_size: int | None 
     try:
         result = publisher.publish_batch(rows)
     except BrokerUnavailable as exc:
-        published = exc.partial.published if exc.partial else []
-        outbox_mark_published(ids=published, worker_id=worker_id)
-        outbox_release(ids=[row.pk for row in rows if row.pk not in set(published)], worker_id=worker_id)
+        relay_record(rows=rows, outcome=exc, worker_id=worker_id)
         raise
-    outbox_mark_published(ids=result.published, worker_id=worker_id)
-    if result.failed:
-        logger.warning("%d message(s) failed to publish: %s", len(result.failed), result.failed)
-        outbox_mark_failed(rows=rows, errors=result.failed, worker_id=worker_id)
-    return len(result.published), len(result.failed)
+    return relay_record(rows=rows, outcome=result, worker_id=worker_id)

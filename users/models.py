@@ -18,17 +18,23 @@ class UserCodeSequence(models.Model):
         return f"{self.prefix}{self.last_value:04d}"
 
 
-def user_code_allocate(*, prefix: str = USER_CODE_PREFIX) -> str:
-    """Return the next code (UC0001, UC0002, ...). Must run inside the creating transaction."""
+def user_codes_allocate(*, count: int, prefix: str = USER_CODE_PREFIX) -> list[str]:
+    """Reserve the next `count` codes (UC0001, UC0002, ...). Must run inside the creating
+    transaction: the counter row stays locked until it commits, so concurrent creates queue up."""
     with transaction.atomic():
         # the counter row normally exists (migration 0002); creating it is the rare path, taken
-        # only after the UPDATE found nothing, so concurrent creates never race on the INSERT
-        if not UserCodeSequence.objects.filter(prefix=prefix).update(last_value=F("last_value") + 1):
+        # only after the UPDATE found nothing (e.g. after a flush), so creates never race on it
+        counter = UserCodeSequence.objects.filter(prefix=prefix)
+        if not counter.update(last_value=F("last_value") + count):
             UserCodeSequence.objects.get_or_create(prefix=prefix)
-            UserCodeSequence.objects.filter(prefix=prefix).update(last_value=F("last_value") + 1)
+            counter.update(last_value=F("last_value") + count)
         # the UPDATE took the row lock; this read sees our own increment
-        value = UserCodeSequence.objects.values_list("last_value", flat=True).get(prefix=prefix)
-    return f"{prefix}{value:04d}"
+        last = counter.values_list("last_value", flat=True).get()
+    return [f"{prefix}{value:04d}" for value in range(last - count + 1, last + 1)]
+
+
+def user_code_allocate(*, prefix: str = USER_CODE_PREFIX) -> str:
+    return user_codes_allocate(count=1, prefix=prefix)[0]
 
 
 class User(AbstractUser):

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.hashers import identify_hasher
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, identify_hasher
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -73,22 +73,36 @@ def sync_message_decode(*, body: bytes, message_id, headers: dict | None, exchan
     return SyncMessage(parsed_id, message_type, source, source_id, version, user, raw, exchange, queue)
 
 
-def _user_fields(message: SyncMessage) -> dict:
+def user_fields_from_message(message: SyncMessage, *, teachers: dict | None = None) -> dict:
+    """The local field values a message asks for, checked; `teachers` maps usernames to users
+    already fetched (the batch path), otherwise the class teacher is looked up here."""
     allowed = APPLIED_FIELDS + (PRIVILEGE_FIELDS if settings.USER_SYNC_ACCEPT_PRIVILEGES else ())
     fields = {name: message.user[name] for name in allowed if name in message.user}
     password = fields.get("password")
-    if password is not None:
+    # an unusable password ("!…", set_unusable_password) stays unusable here; anything else must be a hash
+    if password and not (isinstance(password, str) and password.startswith(UNUSABLE_PASSWORD_PREFIX)):
         try:
             identify_hasher(password)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, AttributeError):
             raise ValidationError({"password": ["is not a password hash this deployment knows"]}) from None
     for flag in ("is_active", "is_deleted", "is_staff", "is_superuser"):
         if flag in fields and not isinstance(fields[flag], bool):
             raise ValidationError({flag: ["must be true or false"]})
     teacher = message.user.get("class_teacher_username")
     if isinstance(teacher, str):
-        fields["class_teacher"] = User.objects.filter(username=teacher).first()
+        fields["class_teacher"] = (
+            teachers.get(teacher) if teachers is not None else User.objects.filter(username=teacher).first()
+        )
     return fields
+
+
+def validation_reason(exc: ValidationError) -> str:
+    """'invalid: field: message; ...' so support sees which field was wrong."""
+    if hasattr(exc, "error_dict"):
+        parts = [f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()]
+    else:
+        parts = exc.messages
+    return "invalid: " + "; ".join(parts)
 
 
 def _conflict(message: SyncMessage, reason: str) -> str:
@@ -113,7 +127,7 @@ def _save_user(user: User, fields: dict) -> None:
 
 def _apply(message: SyncMessage) -> str:
     link = SyncedUserLink.objects.select_for_update().filter(source=message.source, source_id=message.source_id).first()
-    fields = _user_fields(message)
+    fields = user_fields_from_message(message)
     if link is None:
         if message.type != USER_CREATED:
             return _conflict(message, f"unknown user: no user from {message.source} #{message.source_id} here")
@@ -152,7 +166,7 @@ def user_sync_apply(*, message: SyncMessage, record_inbox: bool = True) -> str:
             with transaction.atomic():
                 outcome = _apply(message)
         except ValidationError as exc:
-            outcome = _conflict(message, f"invalid: {'; '.join(exc.messages)}")
+            outcome = _conflict(message, validation_reason(exc))
         except IntegrityError as exc:
             outcome = _conflict(message, f"conflicts with existing data: {exc}")
         if record_inbox:

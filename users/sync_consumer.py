@@ -8,7 +8,8 @@ from django.db import transaction
 from pubsub.broker import declare_route
 from pubsub.conf import Route
 from pubsub.consumer import Delivery, Outcome, QueueConsumer
-from users.sync import CONFLICT, PoisonMessage, sync_message_decode, user_sync_apply
+from users.sync import CONFLICT, PoisonMessage, sync_message_decode
+from users.sync_batch import user_sync_apply_batch
 
 logger = logging.getLogger(__name__)
 
@@ -27,23 +28,29 @@ class UserSyncConsumer(QueueConsumer):
         declare_route(channel, Route.for_queue(queue, settings.USER_SYNC_EXCHANGE))
 
     def handle_batch(self, deliveries: list[Delivery]) -> list[Outcome]:
-        outcomes = []
-        # one commit per batch; each message is its own savepoint inside user_sync_apply
+        outcomes: list[Outcome] = []
+        decoded = []
+        for delivery in deliveries:
+            props = delivery.properties
+            try:
+                decoded.append(
+                    sync_message_decode(
+                        body=delivery.body, message_id=props.message_id, headers=props.headers,
+                        exchange=settings.USER_SYNC_EXCHANGE, queue=delivery.queue,
+                    )
+                )
+                outcomes.append(Outcome.accepted())
+            except PoisonMessage as exc:
+                outcomes.append(Outcome.rejected(str(exc)))
+        own = [m for m in decoded if m.source == settings.DEPLOYMENT_NAME]
+        if own:
+            # a deployment consuming a queue it also publishes to sees its own changes come back
+            logger.debug("skipping %d message(s) this deployment sent itself", len(own))
+            decoded = [m for m in decoded if m.source != settings.DEPLOYMENT_NAME]
+        # one commit for the whole batch; the inbox rows are written in it
         with transaction.atomic():
-            for delivery in deliveries:
-                outcomes.append(self._handle(delivery))
+            results = user_sync_apply_batch(messages=decoded)
+        for message, result in zip(decoded, results, strict=True):
+            if result == CONFLICT:
+                logger.warning("message %s (%s) logged as a sync conflict", message.message_id, message.type)
         return outcomes
-
-    def _handle(self, delivery: Delivery) -> Outcome:
-        props = delivery.properties
-        try:
-            message = sync_message_decode(
-                body=delivery.body, message_id=props.message_id, headers=props.headers,
-                exchange=settings.USER_SYNC_EXCHANGE, queue=delivery.queue,
-            )
-        except PoisonMessage as exc:
-            return Outcome.rejected(str(exc))
-        outcome = user_sync_apply(message=message)
-        if outcome == CONFLICT:
-            logger.warning("message %s (%s) logged as a sync conflict", message.message_id, message.type)
-        return Outcome.accepted()
