@@ -79,6 +79,10 @@ def message_properties(row) -> pika.BasicProperties:
 
 
 def message_body(row) -> bytes:
+    """The row's JSON, encoded once: the stored text when the relay fetched it raw."""
+    text = getattr(row, "body_text", None)
+    if isinstance(text, str):
+        return text.encode()
     return json.dumps(row.message_body_json, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -32,32 +32,37 @@ class ProducerService(Daemon):
         rows = outbox_claim_batch(
             worker_id=self.worker_id, batch_size=self.batch_size, lease_secs=settings.OUTBOX_LEASE_SECS
         )
-        try:
-            done = self._finish_in_flight()
-        except BrokerUnavailable:
+        previous, self._in_flight = self._in_flight, None
+        outcome = self._wait(previous)
+        if isinstance(outcome, BrokerUnavailable):
             # the batch just claimed will not be published on this connection: due again now,
             # not after its lease runs out
             outbox_release(ids=[row.pk for row in rows], worker_id=self.worker_id)
-            raise
-        if rows:
+        elif rows:
+            # hand the publisher its next batch before recording the last one, so the broker
+            # and the database work at the same time
             self._in_flight = (rows, self._executor.submit(self.publisher.publish_batch, rows))
+        done = self._record(previous, outcome)
         return done + len(rows)
 
-    def _finish_in_flight(self) -> int:
-        """Wait for the batch being published and record its outcome."""
-        if self._in_flight is None:
-            return 0
-        rows, future = self._in_flight
-        self._in_flight = None
+    def _wait(self, in_flight):
+        """The outcome of the batch being published: a BatchResult, or BrokerUnavailable."""
+        if in_flight is None:
+            return None
+        rows, future = in_flight
         try:
-            outcome = future.result()
+            return future.result()
         except BrokerUnavailable as exc:
-            outcome = exc
+            return exc
         except Exception as exc:  # noqa: BLE001 - anything else from pika: rebuild the connection
             logger.exception("unexpected error while publishing a batch of %d", len(rows))
             self.publisher.close()
-            outcome = BrokerUnavailable(f"unexpected publishing error: {exc!r}")
-        published, failed = relay_record(rows=rows, outcome=outcome, worker_id=self.worker_id)
+            return BrokerUnavailable(f"unexpected publishing error: {exc!r}")
+
+    def _record(self, in_flight, outcome) -> int:
+        if in_flight is None:
+            return 0
+        published, failed = relay_record(rows=in_flight[0], outcome=outcome, worker_id=self.worker_id)
         self.processed += published
         self.failed += failed
         if failed:
@@ -65,6 +70,11 @@ class ProducerService(Daemon):
         if isinstance(outcome, BrokerUnavailable):
             raise outcome
         return published + failed
+
+    def _finish_in_flight(self) -> int:
+        """Wait for the batch being published and record its outcome."""
+        in_flight, self._in_flight = self._in_flight, None
+        return self._record(in_flight, self._wait(in_flight))
 
     def idle(self, seconds: float) -> None:
         # keep the broker connection's heartbeats flowing while there is nothing to do

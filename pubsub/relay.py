@@ -5,8 +5,9 @@ import logging
 import random
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, TextField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from pubsub.broker import BrokerUnavailable, Publisher
@@ -36,16 +37,32 @@ def outbox_claim_batch(*, worker_id: str, batch_size: int, lease_secs: int) -> l
     now = timezone.now()
     until = now + timedelta(seconds=lease_secs)
     with transaction.atomic():
-        rows = list(
+        # lock ids only (the due index covers them), so the locking transaction stays short
+        ids = list(
             QueuePublishHistory.objects.select_for_update(skip_locked=True)
             .filter(next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "id")[:batch_size]
+            .order_by("next_attempt_at", "id")
+            .values_list("pk", flat=True)[:batch_size]
         )
-        if rows:
-            QueuePublishHistory.objects.filter(pk__in=[row.pk for row in rows]).update(
+        if ids:
+            QueuePublishHistory.objects.filter(pk__in=ids).update(
                 claimed_by=worker_id, claimed_until=until, next_attempt_at=until, updated_at=now
             )
-    return rows
+    if not ids:
+        return []
+    return list(
+        QueuePublishHistory.objects.filter(pk__in=ids, claimed_by=worker_id)
+        .defer("message_body_json")
+        .annotate(body_text=_raw_body())
+        .order_by("next_attempt_at", "id")
+    )
+
+
+def _raw_body() -> RawSQL:
+    """The stored JSON text as it is: publishing it needs no decode and re-encode."""
+    table = connection.ops.quote_name(QueuePublishHistory._meta.db_table)
+    column = connection.ops.quote_name("message_body_json")
+    return RawSQL(f"{table}.{column}", (), output_field=TextField())
 
 
 def outbox_mark_published(*, ids: list[int], worker_id: str) -> int:
