@@ -92,16 +92,34 @@ class BatchResult:
     failed: dict[int, str] = field(default_factory=dict)
 
 
+CONFIRM_TIMEOUT_SECS = 30.0
+
+
+class _ChannelLost(Exception):
+    """The broker closed the channel (it refused something in the batch)."""
+
+
 class Publisher:
-    """One long-lived connection and channel; each batch is one AMQP transaction, so the broker
-    has taken every message of it (persisted, for persistent messages) when `tx_commit` returns."""
+    """One long-lived connection and channel in publisher-confirm mode.
+
+    A batch is written to the socket in one go and then waited on: the broker confirms each
+    message once it has taken responsibility for it (persisted, for persistent messages), so a
+    batch costs one round trip, not one per message. Unroutable messages (mandatory) and nacks
+    are failures of that message alone.
+    """
 
     def __init__(self, url: str | None = None):
         self.url = url
         self.connection = None
         self.channel = None
+        self._async = None
         self._declared: set[Route] = set()
         self._returned: dict[str, str] = {}
+        self._unconfirmed: dict[int, int] = {}
+        self._acked: list[int] = []
+        self._nacked: list[int] = []
+        self._next_tag = 1
+        self._close_reason = ""
 
     @property
     def is_open(self) -> bool:
@@ -114,15 +132,31 @@ class Publisher:
             self._declared.clear()
         if self.channel is None or not self.channel.is_open:
             try:
-                self.channel = self.connection.channel()
-                self.channel.tx_select()
-                self.channel.add_on_return_callback(self._on_returned)
+                self._open_channel()
             except CONNECTION_ERRORS as exc:
                 self.close()
                 raise BrokerUnavailable(f"cannot open a channel: {exc!r}") from exc
 
+    def _open_channel(self) -> None:
+        self.channel = self.connection.channel()
+        # BlockingChannel waits for each confirm in turn; the asynchronous channel underneath it
+        # lets a whole batch be in flight at once. Only this publisher's thread touches either.
+        self._async = self.channel._impl
+        self._unconfirmed.clear()
+        self._next_tag = 1
+        self._close_reason = ""
+        selected = []
+        self._async.add_on_return_callback(self._on_returned)
+        self._async.add_on_close_callback(self._on_channel_closed)
+        self._async.confirm_delivery(self._on_confirm, callback=lambda frame: selected.append(frame))
+        deadline = time.monotonic() + CONFIRM_TIMEOUT_SECS
+        while not selected:
+            if time.monotonic() > deadline:
+                raise BrokerUnavailable("the broker did not enable publisher confirms")
+            self.connection.process_data_events(time_limit=0.05)
+
     def close(self) -> None:
-        connection, self.connection, self.channel = self.connection, None, None
+        connection, self.connection, self.channel, self._async = self.connection, None, None, None
         self._declared.clear()
         if connection is not None and connection.is_open:
             try:
@@ -140,50 +174,73 @@ class Publisher:
                 self.close()
         time.sleep(seconds)
 
+    # -- broker callbacks (run inside process_data_events, on this publisher's thread) ---------
+    def _on_confirm(self, frame) -> None:
+        method = frame.method
+        into = self._nacked if isinstance(method, pika.spec.Basic.Nack) else self._acked
+        if method.multiple:
+            tags = [tag for tag in self._unconfirmed if tag <= method.delivery_tag]
+        else:
+            tags = [method.delivery_tag]
+        for tag in tags:
+            pk = self._unconfirmed.pop(tag, None)
+            if pk is not None:
+                into.append(pk)
+
     def _on_returned(self, channel, method, properties, body) -> None:
         # mandatory messages no queue took (a queue deleted behind our back): not published
         self._returned[properties.message_id] = f"unroutable: {method.reply_code} {method.reply_text}"
 
-    def _take_returned(self, rows: list, result: "BatchResult") -> "BatchResult":
-        self.connection.process_data_events(time_limit=0)  # dispatch basic.return callbacks
-        if not self._returned:
-            return result
-        failed = {row.pk: self._returned[str(row.message_id)] for row in rows if str(row.message_id) in self._returned}
-        self._returned.clear()
-        self._declared.clear()  # re-declare the topology before the next batch
-        return BatchResult(
-            published=[pk for pk in result.published if pk not in failed], failed={**result.failed, **failed}
-        )
+    def _on_channel_closed(self, channel, reason) -> None:
+        self._close_reason = str(reason)
 
+    # -- publishing ----------------------------------------------------------------------------
     def _declare(self, routes: Iterable[Route]) -> None:
         for route in routes:
             if route not in self._declared:
                 declare_route(self.channel, route)
                 self._declared.add(route)
 
-    def publish_batch(self, rows: list) -> BatchResult:
-        """Publish rows in one transaction. A channel error (one bad message) falls back to one
-        transaction per message so only the bad ones fail; a lost connection raises
-        BrokerUnavailable and nothing is recorded as failed."""
-        self.open()
+    def _send_and_confirm(self, rows: list) -> BatchResult:
         self._returned.clear()
+        self._acked, self._nacked = [], []
+        for row in rows:
+            self._async.basic_publish(
+                row.exchange_name, row.queue_name, message_body(row), message_properties(row), mandatory=True
+            )
+            self._unconfirmed[self._next_tag] = row.pk
+            self._next_tag += 1
+        deadline = time.monotonic() + CONFIRM_TIMEOUT_SECS
+        while self._unconfirmed:
+            if not self._async.is_open:
+                raise _ChannelLost(self._close_reason)
+            if time.monotonic() > deadline:
+                raise BrokerUnavailable(f"{len(self._unconfirmed)} message(s) not confirmed within {CONFIRM_TIMEOUT_SECS:.0f}s")
+            self.connection.process_data_events(time_limit=0.05)
+        failed = {pk: "nacked by the broker" for pk in self._nacked}
+        for row in rows:
+            reason = self._returned.get(str(row.message_id))
+            if reason:
+                failed[row.pk] = reason
+        if self._returned:
+            self._declared.clear()  # re-declare the topology before the next batch
+        return BatchResult(published=[pk for pk in self._acked if pk not in failed], failed=failed)
+
+    def publish_batch(self, rows: list) -> BatchResult:
+        """Publish rows and wait for the broker's confirms. A channel error (the broker refused
+        something) falls back to one message at a time so only the bad ones fail; a lost
+        connection raises BrokerUnavailable carrying what was confirmed before the loss."""
+        self.open()
         try:
             self._declare({route_of(row) for row in rows})
-            for row in rows:
-                self.channel.basic_publish(
-                    row.exchange_name, row.queue_name, message_body(row), message_properties(row), mandatory=True
-                )
-            self.channel.tx_commit()
-            return self._take_returned(rows, BatchResult(published=[row.pk for row in rows]))
-        except (AMQPChannelError, ChannelClosed) as exc:
+            return self._send_and_confirm(rows)
+        except (_ChannelLost, AMQPChannelError, ChannelClosed) as exc:
             logger.warning("batch of %d failed on the channel (%s); publishing one by one", len(rows), exc)
             return self._publish_one_by_one(rows)
-        except CONNECTION_ERRORS as exc:
+        except (*CONNECTION_ERRORS, AMQPError) as exc:
+            partial = BatchResult(published=list(self._acked))
             self.close()
-            raise BrokerUnavailable(f"connection lost while publishing: {exc!r}") from exc
-        except AMQPError as exc:
-            self.close()
-            raise BrokerUnavailable(f"broker error while publishing: {exc!r}") from exc
+            raise BrokerUnavailable(f"connection lost while publishing: {exc!r}", partial) from exc
 
     def _publish_one_by_one(self, rows: list) -> BatchResult:
         result = BatchResult()
@@ -191,15 +248,13 @@ class Publisher:
             try:
                 self.open()
                 declare_route(self.channel, route_of(row))
-                self.channel.basic_publish(
-                    row.exchange_name, row.queue_name, message_body(row), message_properties(row), mandatory=True
-                )
-                self.channel.tx_commit()
-                result.published.append(row.pk)
-            except (AMQPChannelError, ChannelClosed) as exc:
+                single = self._send_and_confirm([row])
+                result.published.extend(single.published)
+                result.failed.update(single.failed)
+            except (_ChannelLost, AMQPChannelError, ChannelClosed) as exc:
                 result.failed[row.pk] = f"broker refused the message: {exc}"[:2000]
                 self.channel = None
-            except (*CONNECTION_ERRORS, BrokerUnavailable) as exc:
+            except (*CONNECTION_ERRORS, AMQPError, BrokerUnavailable) as exc:
                 self.close()
                 raise BrokerUnavailable(f"connection lost while publishing: {exc!r}", result) from exc
-        return self._take_returned(rows, result)
+        return result
