@@ -11,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from django.conf import settings
 
 from pubsub.broker import BrokerUnavailable, Publisher
-from pubsub.daemon import Daemon
+from pubsub.daemon import DATABASE_DOWN_ERRORS, Daemon
 from pubsub.relay import outbox_claim_batch, outbox_release, relay_record
 
 logger = logging.getLogger(__name__)
@@ -27,8 +27,12 @@ class ProducerService(Daemon):
         self.publisher = Publisher(url)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
         self._in_flight: tuple[list, Future] | None = None
+        # outcomes the broker gave that the database could not take yet, recorded after reconnecting
+        self._unrecorded: list[tuple[list, object]] = []
+        self._database_was_down = False
 
     def step(self) -> int:
+        self._recover_after_database_outage()
         rows = outbox_claim_batch(
             worker_id=self.worker_id, batch_size=self.batch_size, lease_secs=settings.OUTBOX_LEASE_SECS
         )
@@ -62,7 +66,13 @@ class ProducerService(Daemon):
     def _record(self, in_flight, outcome) -> int:
         if in_flight is None:
             return 0
-        published, failed = relay_record(rows=in_flight[0], outcome=outcome, worker_id=self.worker_id)
+        try:
+            published, failed = relay_record(rows=in_flight[0], outcome=outcome, worker_id=self.worker_id)
+        except DATABASE_DOWN_ERRORS:
+            # the broker's verdict must not be lost with the connection (that would republish a
+            # confirmed batch once its lease ran out): keep it for after reconnecting
+            self._unrecorded.append((in_flight[0], outcome))
+            raise
         self.processed += published
         self.failed += failed
         if failed:
@@ -86,6 +96,25 @@ class ProducerService(Daemon):
     def on_connection_lost(self, what: str) -> None:
         if what == "broker":
             self.publisher.close()
+        else:
+            self._database_was_down = True
+
+    def _recover_after_database_outage(self) -> None:
+        while self._unrecorded:
+            rows, outcome = self._unrecorded[0]
+            published, failed = relay_record(rows=rows, outcome=outcome, worker_id=self.worker_id)
+            self._unrecorded.pop(0)
+            self.processed += published
+            self.failed += failed
+        if self._database_was_down:
+            # a claim whose COMMIT went through while its reply was lost left rows leased to this
+            # process that no batch holds: make them due again instead of waiting out the lease
+            in_flight = {row.pk for row in self._in_flight[0]} if self._in_flight else set()
+            orphaned = [pk for pk in self._leased_ids() if pk not in in_flight]
+            if orphaned:
+                logger.info("releasing %d row(s) leased before the database outage", len(orphaned))
+                outbox_release(ids=orphaned, worker_id=self.worker_id)
+            self._database_was_down = False
 
     def shutdown(self) -> None:
         # finish the batch in flight, then hand back anything still leased to this process
