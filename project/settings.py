@@ -224,6 +224,8 @@ USER_SYNC_ACCEPT_PRIVILEGES = env.bool("USER_SYNC_ACCEPT_PRIVILEGES", default=Fa
 USER_SYNC_MAX_BODY_BYTES = env.int("USER_SYNC_MAX_BODY_BYTES", default=256 * 1024)
 OUTBOX_MESSAGE_TTL_SECS = env.int("OUTBOX_MESSAGE_TTL_SECS", default=7 * 24 * 3600)
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=500)
+# batches a relay keeps in flight at once, each on its own broker connection
+OUTBOX_PUBLISH_CONNECTIONS = env.int("OUTBOX_PUBLISH_CONNECTIONS", default=3)
 OUTBOX_LEASE_SECS = env.int("OUTBOX_LEASE_SECS", default=60)
 OUTBOX_IDLE_POLL_MS = env.int("OUTBOX_IDLE_POLL_MS", default=100)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
