@@ -72,6 +72,13 @@ class QueueConsumer(Daemon):
             return self._drain_once()
         try:
             self.connection.process_data_events(time_limit=0.2)
+            # top the batch up with what has already arrived, up to the prefetch: a bigger batch
+            # is one transaction and one set of queries for more messages
+            while 0 < len(self._buffer) < self.prefetch:
+                before = len(self._buffer)
+                self.connection.process_data_events(time_limit=0)
+                if len(self._buffer) == before:
+                    break
         except CONNECTION_ERRORS + (AMQPError,) as exc:
             self._drop_connection()
             raise BrokerUnavailable(f"connection lost while consuming: {exc!r}") from exc
