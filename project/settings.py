@@ -4,11 +4,14 @@ Every value has a default that makes `make run` work on a laptop; production ove
 through the environment (see the configuration table in README.md).
 """
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from project.logcontext import log_file_name_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -56,6 +59,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # outermost: every log line of the request carries its id, and the hit's duration covers it all
+    "users.middleware.RequestIdMiddleware",
+    "users.middleware.ApiHitLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -235,19 +241,50 @@ OUTBOX_RETRY_MAX_SECS = env.float("OUTBOX_RETRY_MAX_SECS", default=3600.0)
 DEADLETTER_REFRESH_SECS = env.int("DEADLETTER_REFRESH_SECS", default=30)
 WORKER_HEARTBEAT_SECS = env.int("WORKER_HEARTBEAT_SECS", default=5)
 
+# --- API-hit logging (users.UserAPIHitLog) -----------------------------------------------------
+API_HIT_LOG_ENABLED = env.bool("API_HIT_LOG_ENABLED", default=True)
+# paths logged: these prefixes, less the regexes excluded (docs, schema, health, metrics)
+API_HIT_LOG_PREFIXES = env.list("API_HIT_LOG_PREFIXES", default=["/api/"])
+API_HIT_LOG_EXCLUDE = env.list(
+    "API_HIT_LOG_EXCLUDE", default=[r"^/api/docs/", r"^/api/schema/", r"^/healthz$", r"^/readyz$", r"^/metrics$"]
+)
+# "background": a bounded in-process queue written by a thread in batches (the request never
+# waits for the database; a graceful stop flushes it, a crash loses what is queued);
+# "inline": each hit written in its request (nothing lost, a write per request)
+API_HIT_LOG_WRITER = env.str("API_HIT_LOG_WRITER", default="background")
+API_HIT_LOG_QUEUE_SIZE = env.int("API_HIT_LOG_QUEUE_SIZE", default=10000)
+API_HIT_LOG_BATCH_SIZE = env.int("API_HIT_LOG_BATCH_SIZE", default=500)
+# longest a hit waits in the queue when traffic is light
+API_HIT_LOG_FLUSH_SECS = env.float("API_HIT_LOG_FLUSH_SECS", default=1.0)
+# 0 keeps hits forever
+API_HIT_RETENTION_DAYS = env.int("API_HIT_RETENTION_DAYS", default=90)
+# the reverse proxies in front, outermost first (IPs, CIDRs or prefixes, as django-ipware takes
+# them); X-Forwarded-For is believed only when the connecting peer is the last of them
+IPWARE_TRUSTED_PROXIES = env.list("IPWARE_TRUSTED_PROXIES", default=[])
+# this server's address in the hits; found once at start (the interface with the default route)
+SERVER_INTERNAL_IP = env.str("SERVER_INTERNAL_IP", default="")
+
 # --- Admin theme -------------------------------------------------------------------------------
 from ops_admin.theme import JAZZMIN_SETTINGS, JAZZMIN_UI_TWEAKS  # noqa: E402,F401
 
 # --- Logging: one config for the server and the daemons ---------------------------------------
+# Every line names its request (req=<X-Request-ID>) or broker message (msg=<message_id>). Daemons
+# write logs/<command>.log, the ASGI server logs/server.log, other commands only the console.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_DIR = Path(env.str("LOG_DIR", default=str(BASE_DIR / "logs")))
+LOG_FILE = env.str("LOG_FILE", default=log_file_name_for(sys.argv))
+# 0: no rotation by this process (WatchedFileHandler), for logrotate when several processes share a file
+LOG_FILE_MAX_BYTES = env.int("LOG_FILE_MAX_BYTES", default=10 * 1024 * 1024)
+LOG_FILE_BACKUPS = env.int("LOG_FILE_BACKUPS", default=5)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"log_context": {"()": "project.logcontext.LogContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(log_context)s %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["log_context"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -256,4 +293,19 @@ LOGGING = {
         "pika": {"level": "WARNING"},
     },
 }
-
+if LOG_FILE:
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    LOGGING["handlers"]["file"] = {
+        "formatter": "plain",
+        "filters": ["log_context"],
+        "filename": str(LOG_DIR / LOG_FILE),
+        "encoding": "utf-8",
+        "delay": True,
+        **(
+            {"class": "logging.handlers.RotatingFileHandler", "maxBytes": LOG_FILE_MAX_BYTES,
+             "backupCount": LOG_FILE_BACKUPS}
+            if LOG_FILE_MAX_BYTES
+            else {"class": "logging.handlers.WatchedFileHandler"}
+        ),
+    }
+    LOGGING["root"]["handlers"].append("file")

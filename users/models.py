@@ -168,3 +168,41 @@ class SyncedUserLink(models.Model):
 
     def __str__(self):
         return f"{self.source}#{self.source_id} → {self.user_id}"
+
+
+class UserAPIHitLog(models.Model):
+    """One request to the API: who, what, how it went and from where. Never the body, the query
+    string or the Authorization header. Written by users.middleware.ApiHitLogMiddleware."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="api_hits"
+    )
+    method = models.CharField(max_length=16)
+    api_name = models.CharField("path", max_length=500)
+    status_code = models.PositiveSmallIntegerField()
+    duration_ms = models.FloatField()
+    external_ip = models.GenericIPAddressField(null=True, blank=True)
+    internal_ip = models.GenericIPAddressField(null=True, blank=True)
+    browser_name = models.CharField(max_length=64, blank=True)
+    os_name = models.CharField(max_length=64, blank=True)
+    device = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    timestamp = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "API hit"
+        ordering = ["-id"]
+        # single-column indexes serve "filter, newest first" too: InnoDB appends the primary key
+        indexes = [
+            # date filters, the retention purge, and /metrics' recent window read from the index alone
+            models.Index(fields=["timestamp", "status_code", "duration_ms"], name="api_hit_time_idx"),
+            models.Index(fields=["status_code"], name="api_hit_status_idx"),
+            models.Index(fields=["method"], name="api_hit_method_idx"),
+            models.Index(fields=["api_name"], name="api_hit_path_idx"),
+            # support looks a request up by the X-Request-ID a client reported
+            models.Index(fields=["request_id"], name="api_hit_request_id_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.method} {self.api_name} {self.status_code}"
