@@ -48,6 +48,11 @@ class QueuePublishHistory(models.Model):
         verbose_name = "outbox message"
         verbose_name_plural = "outbox messages"
         ordering = ["-id"]
+        permissions = [
+            ("retry_queuepublishhistory", "Can retry outbox messages"),
+            ("expire_queuepublishhistory", "Can expire outbox messages"),
+            ("publish_queuepublishhistory", "Can publish due outbox messages now"),
+        ]
         indexes = [
             # the relay's claim: WHERE next_attempt_at <= now ORDER BY next_attempt_at, id
             models.Index(fields=["next_attempt_at", "id"], name="outbox_due_idx"),

@@ -1,0 +1,97 @@
+"""What people do to the outbox (support staff in the admin, ops from the shell)."""
+
+import logging
+import os
+import socket
+
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from pubsub.broker import BrokerUnavailable, Publisher
+from pubsub.models import QueuePublishHistory
+from pubsub.relay import relay_batch
+
+logger = logging.getLogger(__name__)
+Status = QueuePublishHistory.Status
+
+MANUAL_EXPIRY_REASON = "manual"
+# rows one "publish now" pass handles at most: an admin request must stay short
+PUBLISH_NOW_LIMIT = 2000
+
+
+def _audit_status_change(*, before: list[tuple[int, str]], new_status: str, actor, action_name: str) -> None:
+    """One auditlog entry per changed row, as the History page shows them."""
+    content_type = ContentType.objects.get_for_model(QueuePublishHistory)
+    LogEntry.objects.bulk_create(
+        [
+            LogEntry(
+                content_type=content_type, object_pk=str(pk), object_id=pk,
+                object_repr=f"outbox message #{pk}", action=LogEntry.Action.UPDATE,
+                changes={"status": [old, new_status]}, actor=actor,
+                additional_data={"admin_action": action_name},
+            )
+            for pk, old in before
+        ],
+        batch_size=1000,
+    )
+
+
+def outbox_retry(*, queryset: QuerySet, actor=None) -> int:
+    """Make rows pending and due now with a fresh attempt budget. One UPDATE; returns rows changed.
+    Published rows are left alone: they reached the broker."""
+    targets = queryset.exclude(status=Status.PUBLISHED)
+    with transaction.atomic():
+        before = list(targets.select_for_update().values_list("pk", "status"))
+        if not before:
+            return 0
+        now = timezone.now()
+        changed = QueuePublishHistory.objects.filter(pk__in=[pk for pk, _ in before]).update(
+            status=Status.PENDING, attempts=0, next_attempt_at=now, claimed_by="", claimed_until=None,
+            expired_reason="", updated_at=now,
+        )
+        _audit_status_change(before=before, new_status=Status.PENDING, actor=actor, action_name="retry")
+    logger.info("%s retried %d outbox message(s)", actor or "someone", changed)
+    return changed
+
+
+def outbox_expire(*, queryset: QuerySet, actor=None) -> int:
+    """Expire rows by hand: never retried automatically. One UPDATE; returns rows changed.
+    Published rows are left alone."""
+    targets = queryset.exclude(status__in=[Status.PUBLISHED, Status.EXPIRED])
+    with transaction.atomic():
+        before = list(targets.select_for_update().values_list("pk", "status"))
+        if not before:
+            return 0
+        now = timezone.now()
+        changed = QueuePublishHistory.objects.filter(pk__in=[pk for pk, _ in before]).update(
+            status=Status.EXPIRED, expired_reason=MANUAL_EXPIRY_REASON, next_attempt_at=None,
+            claimed_by="", claimed_until=None, updated_at=now,
+        )
+        _audit_status_change(before=before, new_status=Status.EXPIRED, actor=actor, action_name="expire")
+    logger.info("%s expired %d outbox message(s)", actor or "someone", changed)
+    return changed
+
+
+def outbox_publish_due_now(*, limit: int = PUBLISH_NOW_LIMIT) -> tuple[int, int]:
+    """One bounded relay pass in this process: publish what is due, up to `limit` rows.
+    Returns (published, failed); raises BrokerUnavailable when the broker can't be reached."""
+    worker_id = f"publish-now@{socket.gethostname()}:{os.getpid()}"
+    publisher = Publisher()
+    published = failed = 0
+    try:
+        while published + failed < limit:
+            batch = min(500, limit - published - failed)
+            done, errors = relay_batch(publisher=publisher, worker_id=worker_id, batch_size=batch)
+            published += done
+            failed += errors
+            if done + errors < batch:
+                break
+    finally:
+        publisher.close()
+    return published, failed
+
+
+__all__ = ["BrokerUnavailable", "outbox_expire", "outbox_publish_due_now", "outbox_retry"]
