@@ -264,6 +264,20 @@ IPWARE_TRUSTED_PROXIES = env.list("IPWARE_TRUSTED_PROXIES", default=[])
 # this server's address in the hits; found once at start (the interface with the default route)
 SERVER_INTERNAL_IP = env.str("SERVER_INTERNAL_IP", default="")
 
+# --- Scheduled tasks (django4-background-tasks, `manage.py dj_tasks_scheduler`) -----------------
+SCHEDULER_REGISTERED_TASKS = "project.registered_tasks.REGISTERED_TASKS"
+SCHEDULER_HEARTBEAT_SECS = env.int("SCHEDULER_HEARTBEAT_SECS", default=60)
+# background_task reads these two unprefixed names: attempts before a task is marked failed (its
+# error kept in CompletedTask.last_error), and seconds before a locked task counts as abandoned
+MAX_ATTEMPTS = env.int("SCHEDULER_MAX_ATTEMPTS", default=3)
+MAX_RUN_TIME = env.int("SCHEDULER_MAX_RUN_SECS", default=3600)
+# rows deleted per statement by the housekeeping tasks, so no purge locks a table for long
+HOUSEKEEPING_BATCH_SIZE = env.int("HOUSEKEEPING_BATCH_SIZE", default=1000)
+# published outbox rows older than this are deleted (0 keeps them)
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
+# finished background_task.CompletedTask rows older than this are deleted (0 keeps them)
+COMPLETED_TASK_RETENTION_DAYS = env.int("COMPLETED_TASK_RETENTION_DAYS", default=14)
+
 # --- Admin theme -------------------------------------------------------------------------------
 from ops_admin.theme import JAZZMIN_SETTINGS, JAZZMIN_UI_TWEAKS  # noqa: E402,F401
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
+from project.batching import delete_in_batches
 from pubsub.conf import Route, setting
 from pubsub.encoders import OutboxJSONEncoder
 from pubsub.models import QueuePublishHistory
@@ -74,3 +75,12 @@ def outbox_enqueue_coalesced(
     # forget the row once committed; a rolled-back row just fails the UPDATE above next time
     transaction.on_commit(lambda: pending.pop(slot, None), using=using)
     return row
+
+
+def outbox_purge_published(*, older_than, batch_size: int) -> int:
+    """Delete the rows published before `older_than`, in batches (served by outbox_published_idx).
+    Rows in any other status stay: they are still work, or evidence, for a person."""
+    published = QueuePublishHistory.objects.filter(
+        status=QueuePublishHistory.Status.PUBLISHED, published_at__lt=older_than
+    )
+    return delete_in_batches(published, batch_size=batch_size)

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class SchedulerConfig(AppConfig):
     name = "scheduler"
     verbose_name = "Scheduled tasks"
+
+    def ready(self):
+        from scheduler import signals
+
+        signals.connect()

@@ -12,6 +12,7 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from project.batching import delete_in_batches
 from users.models import User
 from users.selectors import user_get_active_by_email
 from users.tokens import token_pair_for_user
@@ -139,3 +140,9 @@ def dev_superuser_ensure() -> User | None:
         password=DEV_SUPERUSER_USERNAME,  # the dev password equals the name, by request
         user_type=User.UserType.ADMIN,
     )
+
+
+def tokens_flush_expired(*, batch_size: int) -> int:
+    """Delete the refresh tokens past their expiry, blacklisted or not (their blacklist rows go
+    with them), in batches. Returns how many tokens were deleted."""
+    return delete_in_batches(OutstandingToken.objects.filter(expires_at__lt=timezone.now()), batch_size=batch_size)

@@ -1,0 +1,28 @@
+"""The users app's recurring housekeeping (registered in project/registered_tasks.py)."""
+
+import logging
+from datetime import timedelta
+
+from background_task import background
+from django.conf import settings
+from django.utils import timezone
+
+from users.api_hits import api_hits_purge
+from users.services import tokens_flush_expired
+
+logger = logging.getLogger(__name__)
+
+
+@background
+def flush_expired_tokens():
+    deleted = tokens_flush_expired(batch_size=settings.HOUSEKEEPING_BATCH_SIZE)
+    logger.info("flushed %d expired refresh tokens", deleted)
+
+
+@background
+def purge_old_api_hits():
+    if not settings.API_HIT_RETENTION_DAYS:
+        return
+    older_than = timezone.now() - timedelta(days=settings.API_HIT_RETENTION_DAYS)
+    deleted = api_hits_purge(older_than=older_than, batch_size=settings.HOUSEKEEPING_BATCH_SIZE)
+    logger.info("purged %d API hits older than %d days", deleted, settings.API_HIT_RETENTION_DAYS)
