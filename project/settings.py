@@ -278,6 +278,13 @@ OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
 # finished background_task.CompletedTask rows older than this are deleted (0 keeps them)
 COMPLETED_TASK_RETENTION_DAYS = env.int("COMPLETED_TASK_RETENTION_DAYS", default=14)
 
+# --- Health and metrics (/healthz, /readyz, /metrics) ------------------------------------------
+# probes and scrapers speak plain HTTP to the process, behind the TLS-terminating proxy
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+READINESS_TIMEOUT_SECS = env.float("READINESS_TIMEOUT_SECS", default=2.0)
+# /metrics reports API requests (count by status, latency) over this many recent seconds
+METRICS_API_WINDOW_SECS = env.int("METRICS_API_WINDOW_SECS", default=60)
+
 # --- Admin theme -------------------------------------------------------------------------------
 from ops_admin.theme import JAZZMIN_SETTINGS, JAZZMIN_UI_TWEAKS  # noqa: E402,F401
 

@@ -46,3 +46,11 @@ def tasks_failed_recent(*, within: timedelta = timedelta(days=1), limit: int = 5
         for task in CompletedTask.objects.failed(within=within).order_by("-failed_at")[:limit]
     ]
     return (retrying + gave_up)[:limit]
+
+
+def tasks_failed_counts(*, within: timedelta = timedelta(days=1)) -> dict[str, int]:
+    """How many tasks are being retried after an error, and how many were given up on within `within`."""
+    return {
+        "retrying": Task.objects.exclude(last_error="").count(),
+        "gave_up": CompletedTask.objects.failed(within=within).count(),
+    }
