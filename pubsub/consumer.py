@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pika
 from pika.exceptions import AMQPError
 
+from project.logcontext import message_context
 from pubsub.broker import CONNECTION_ERRORS, BrokerUnavailable, connect
 from pubsub.daemon import DATABASE_DOWN_ERRORS, Daemon
 
@@ -144,7 +145,8 @@ class QueueConsumer(Daemon):
             return 0
         deliveries, self._buffer = self._buffer, []
         try:
-            outcomes = self._handle_safely(deliveries)
+            with message_context(delivery.properties.message_id for delivery in deliveries):
+                outcomes = self._handle_safely(deliveries)
         except BaseException:
             # a database outage: the deliveries stay unacked and come back after reconnecting
             self._drop_connection()

@@ -99,3 +99,29 @@ def test_request_id_is_cleared_once_the_response_is_closed(client, lines):
     logging.getLogger("anything").warning("between requests")
 
     assert lines[-1] == "- between requests"
+
+
+class RecordingChannel:
+    def basic_ack(self, delivery_tag):
+        pass
+
+
+def test_a_consumers_handler_lines_carry_the_message_id(lines):
+    import pika
+
+    from pubsub.consumer import Delivery, Outcome, QueueConsumer
+
+    class LoggingConsumer(QueueConsumer):
+        name = "logging_consumer"
+
+        def handle_batch(self, deliveries):
+            logging.getLogger("handler").warning("applying")
+            return [Outcome.accepted() for _ in deliveries]
+
+    consumer = LoggingConsumer(once=True)
+    consumer.channel = RecordingChannel()
+    consumer._buffer = [Delivery("q", 1, pika.BasicProperties(message_id="5f0e-msg"), b"{}")]
+
+    consumer._flush()
+
+    assert lines == ["msg=5f0e-msg applying"]
