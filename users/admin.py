@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from users.models import User
+from users.models import User, UserAPIHitLog
 
 
 @admin.register(User)
@@ -40,3 +40,24 @@ class UserAdmin(DjangoUserAdmin):
             obj.registered_by = request.user
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(UserAPIHitLog)
+class UserAPIHitLogAdmin(admin.ModelAdmin):
+    """Read-only: hits are evidence (auditors read them, nobody edits them)."""
+
+    list_display = ["timestamp", "method", "api_name", "status_code", "duration_ms", "user", "external_ip", "request_id"]
+    list_filter = ["status_code", "method", "timestamp"]
+    search_fields = ["api_name", "request_id", "user__username", "external_ip"]
+    list_select_related = ["user"]
+    # the table is large: no COUNT(*) over all of it on every page
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -235,3 +235,24 @@ class TestUnderAsgi:
 
         assert response["X-Request-ID"] == "abc-123"
         assert hit_for(ME_URL).request_id == "abc-123"
+
+
+class TestAdmin:
+    def test_hits_are_listed_read_only_for_staff(self, client, superuser, api_client):
+        api_client.get(ME_URL)
+        client.force_login(superuser)
+
+        listing = client.get("/admin/users/userapihitlog/")
+        page = client.get(f"/admin/users/userapihitlog/{UserAPIHitLog.objects.get().pk}/change/")
+
+        assert listing.status_code == 200 and ME_URL.encode() in listing.content
+        assert page.status_code == 200 and b"Save" not in page.content
+
+    def test_hits_cannot_be_deleted_in_the_admin(self, client, superuser, api_client):
+        api_client.get(ME_URL)
+        client.force_login(superuser)
+
+        response = client.post(f"/admin/users/userapihitlog/{UserAPIHitLog.objects.get().pk}/delete/", {"post": "yes"})
+
+        assert response.status_code == 403
+        assert UserAPIHitLog.objects.count() == 1
