@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from import_export import resources
 from import_export.admin import ExportMixin
 
+from project.admin_pagination import EstimatedCountPaginator
 from pubsub import services
 from pubsub.broker import BrokerUnavailable
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat
@@ -61,6 +62,7 @@ class QueuePublishHistoryAdmin(AuditlogHistoryAdminMixin, ExportMixin, admin.Mod
     search_help_text = "Exact message id or queue name, or words from the error."
     ordering = ["-id"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     list_per_page = 50
     show_auditlog_history_link = True
     actions = ["retry_messages", "expire_messages"]
