@@ -44,6 +44,15 @@ def connect(url: str | None = None) -> pika.BlockingConnection:
         raise BrokerUnavailable(f"cannot connect to RabbitMQ: {exc!r}") from exc
 
 
+def close_quietly(connection) -> None:
+    """Close a connection that may already be broken."""
+    if connection is not None and connection.is_open:
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection may fail in many ways
+            logger.debug("error while closing a broken connection", exc_info=True)
+
+
 def declare_deadletter(channel, route: Route) -> None:
     channel.exchange_declare(route.deadletter_exchange, exchange_type="direct", durable=True)
     channel.queue_declare(route.deadletter_queue, durable=True)
@@ -158,11 +167,7 @@ class Publisher:
     def close(self) -> None:
         connection, self.connection, self.channel, self._async = self.connection, None, None, None
         self._declared.clear()
-        if connection is not None and connection.is_open:
-            try:
-                connection.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail in many ways
-                logger.debug("error while closing a broken connection", exc_info=True)
+        close_quietly(connection)
 
     def wait(self, seconds: float) -> None:
         """Idle without starving the connection's heartbeats."""

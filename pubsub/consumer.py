@@ -10,7 +10,7 @@ import pika
 from pika.exceptions import AMQPError
 
 from project.logcontext import message_context
-from pubsub.broker import CONNECTION_ERRORS, BrokerUnavailable, connect
+from pubsub.broker import CONNECTION_ERRORS, BrokerUnavailable, close_quietly, connect
 from pubsub.daemon import DATABASE_DOWN_ERRORS, Daemon
 
 logger = logging.getLogger(__name__)
@@ -193,11 +193,7 @@ class QueueConsumer(Daemon):
         connection, self.connection, self.channel = self.connection, None, None
         self._consuming.clear()
         self._buffer.clear()
-        if connection is not None and connection.is_open:
-            try:
-                connection.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail in many ways
-                logger.debug("error while closing a broken connection", exc_info=True)
+        close_quietly(connection)
 
     def on_connection_lost(self, what: str) -> None:
         self._drop_connection()

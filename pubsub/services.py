@@ -39,40 +39,37 @@ def _audit_status_change(*, before: list[tuple[int, str]], new_status: str, acto
     )
 
 
-def outbox_retry(*, queryset: QuerySet, actor=None) -> int:
-    """Make rows pending and due now with a fresh attempt budget. One UPDATE; returns rows changed.
-    Published rows are left alone: they reached the broker."""
-    targets = queryset.exclude(status=Status.PUBLISHED)
+def _outbox_set_status(*, targets: QuerySet, new_status: str, actor, action_name: str, **fields) -> int:
+    """Move `targets` to `new_status` with one UPDATE, audited per row; returns rows changed."""
     with transaction.atomic():
         before = list(targets.select_for_update().values_list("pk", "status"))
         if not before:
             return 0
         now = timezone.now()
         changed = QueuePublishHistory.objects.filter(pk__in=[pk for pk, _ in before]).update(
-            status=Status.PENDING, attempts=0, next_attempt_at=now, claimed_by="", claimed_until=None,
-            expired_reason="", updated_at=now,
+            status=new_status, claimed_by="", claimed_until=None, updated_at=now, **fields
         )
-        _audit_status_change(before=before, new_status=Status.PENDING, actor=actor, action_name="retry")
-    logger.info("%s retried %d outbox message(s)", actor or "someone", changed)
+        _audit_status_change(before=before, new_status=new_status, actor=actor, action_name=action_name)
+    logger.info("%s: %s on %d outbox message(s)", actor or "someone", action_name, changed)
     return changed
+
+
+def outbox_retry(*, queryset: QuerySet, actor=None) -> int:
+    """Make rows pending and due now with a fresh attempt budget. One UPDATE; returns rows changed.
+    Published rows are left alone: they reached the broker."""
+    return _outbox_set_status(
+        targets=queryset.exclude(status=Status.PUBLISHED), new_status=Status.PENDING, actor=actor,
+        action_name="retry", attempts=0, next_attempt_at=timezone.now(), expired_reason="",
+    )
 
 
 def outbox_expire(*, queryset: QuerySet, actor=None) -> int:
     """Expire rows by hand: never retried automatically. One UPDATE; returns rows changed.
     Published rows are left alone."""
-    targets = queryset.exclude(status__in=[Status.PUBLISHED, Status.EXPIRED])
-    with transaction.atomic():
-        before = list(targets.select_for_update().values_list("pk", "status"))
-        if not before:
-            return 0
-        now = timezone.now()
-        changed = QueuePublishHistory.objects.filter(pk__in=[pk for pk, _ in before]).update(
-            status=Status.EXPIRED, expired_reason=MANUAL_EXPIRY_REASON, next_attempt_at=None,
-            claimed_by="", claimed_until=None, updated_at=now,
-        )
-        _audit_status_change(before=before, new_status=Status.EXPIRED, actor=actor, action_name="expire")
-    logger.info("%s expired %d outbox message(s)", actor or "someone", changed)
-    return changed
+    return _outbox_set_status(
+        targets=queryset.exclude(status__in=[Status.PUBLISHED, Status.EXPIRED]), new_status=Status.EXPIRED,
+        actor=actor, action_name="expire", expired_reason=MANUAL_EXPIRY_REASON, next_attempt_at=None,
+    )
 
 
 def outbox_publish_due_now(*, limit: int = PUBLISH_NOW_LIMIT) -> tuple[int, int]:

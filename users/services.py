@@ -76,16 +76,21 @@ def user_change_password(*, user: User, old_password: str, new_password: str) ->
     """Change the password, revoke every existing token and return a fresh pair for the caller."""
     if not user.check_password(old_password):
         raise ValidationError({"old_password": ["The current password is not correct."]})
+    _password_set_and_revoke(user=user, new_password=new_password, updated_by=user)
+    return token_pair_for_user(user)
+
+
+def _password_set_and_revoke(*, user: User, new_password: str, updated_by: User | None) -> None:
+    """Validate and set a new password, then revoke every token issued before it."""
     try:
         validate_password(new_password, user)
     except ValidationError as exc:
         raise ValidationError({"new_password": exc.messages}) from exc
     with transaction.atomic():
         user.set_password(new_password)
-        user.updated_by = user
+        user.updated_by = updated_by
         user.save(update_fields=["password", "updated_by", "updated_at"])
         tokens_revoke_for_user(user=user)
-    return token_pair_for_user(user)
 
 
 def password_reset_request(*, email: str) -> None:
@@ -114,14 +119,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
         raise invalid from None
     if not default_token_generator.check_token(user, token):
         raise invalid
-    try:
-        validate_password(new_password, user)
-    except ValidationError as exc:
-        raise ValidationError({"new_password": exc.messages}) from exc
-    with transaction.atomic():
-        user.set_password(new_password)
-        user.save(update_fields=["password", "updated_at"])
-        tokens_revoke_for_user(user=user)
+    _password_set_and_revoke(user=user, new_password=new_password, updated_by=user)
     return user
 
 
