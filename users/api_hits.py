@@ -238,6 +238,10 @@ class ApiHitWriter:
         self.flush_secs = flush_secs
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        # wakes the writer before flush_secs: a full batch is queued, or a flush or stop is asked
+        self._wake = threading.Event()
+        self._markers_lock = threading.Lock()
+        self._markers_queued = 0
         self.written = 0
         self.dropped = 0
 
@@ -246,6 +250,8 @@ class ApiHitWriter:
             self._start()
         try:
             self._queue.put_nowait(hit)
+            if self._queue.qsize() >= self.batch_size:
+                self._wake.set()
         except queue.Full:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 1000 == 0:
@@ -258,23 +264,31 @@ class ApiHitWriter:
         if self._thread is None:
             return True
         done = threading.Event()
-        try:
-            self._queue.put(done, timeout=timeout)
-        except queue.Full:
+        if not self._put_marker(done, timeout=timeout):
             return False
         return done.wait(timeout)
 
     def stop(self, timeout: float = STOP_TIMEOUT_SECS) -> None:
-        """Write everything queued, then end the thread. Runs at interpreter exit."""
+        """Write everything queued, then end the thread: at shutdown (the ASGI lifespan's, or atexit)."""
         thread = self._thread
         if thread is None or not thread.is_alive():
             return
-        try:
-            self._queue.put(_STOP, timeout=timeout)
-        except queue.Full:
+        if not self._put_marker(_STOP, timeout=timeout):
             logger.error("API-hit writer did not drain in %.0fs; %d hits lost", timeout, self._queue.qsize())
             return
         thread.join(timeout)
+
+    def _put_marker(self, marker, *, timeout: float) -> bool:
+        with self._markers_lock:
+            self._markers_queued += 1
+        try:
+            self._queue.put(marker, timeout=timeout)
+        except queue.Full:
+            with self._markers_lock:
+                self._markers_queued -= 1
+            return False
+        self._wake.set()
+        return True
 
     def _start(self) -> None:
         with self._start_lock:
@@ -300,21 +314,29 @@ class ApiHitWriter:
             connections.close_all()
 
     def _next_batch(self) -> tuple[list[ApiHit], object]:
+        self._wake.clear()
         first = self._queue.get()
         if not isinstance(first, ApiHit):
-            return [], first
+            return [], self._took_marker(first)
+        # let the batch fill without taking hits one by one: one wake-up per batch, not per
+        # request, keeps this thread off the interpreter lock while the server is busy
+        if not self._markers_queued and self._queue.qsize() + 1 < self.batch_size:
+            self._wake.wait(self.flush_secs)
         batch = [first]
-        deadline = time.monotonic() + self.flush_secs
         while len(batch) < self.batch_size:
-            remaining = deadline - time.monotonic()
             try:
-                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
                 break
             if not isinstance(item, ApiHit):
-                return batch, item
+                return batch, self._took_marker(item)
             batch.append(item)
         return batch, None
+
+    def _took_marker(self, marker):
+        with self._markers_lock:
+            self._markers_queued -= 1
+        return marker
 
     def _write_batch(self, batch: list[ApiHit]) -> None:
         for attempt in range(3):

@@ -68,6 +68,19 @@ def test_writer_writes_what_was_submitted_in_batches_of_at_most_batch_size(write
     assert max(len(batch) for batch in sink.batches) <= 3
 
 
+def test_a_full_batch_is_written_without_waiting_for_the_flush_interval(writers):
+    sink = RecordingSink()
+    writer = writers(sink, batch_size=3, flush_secs=60)
+
+    for n in range(3):
+        writer.submit(make_hit(n))
+    deadline = time.monotonic() + 5
+    while len(sink.hits) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    assert len(sink.hits) == 3
+
+
 def test_stop_writes_every_hit_still_queued(writers):
     sink = RecordingSink()
     writer = writers(sink, flush_secs=60)  # nothing would be written for a minute but for the stop
