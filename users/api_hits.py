@@ -218,9 +218,12 @@ def api_hits_write(*, hits: list[ApiHit]) -> int:
     return len(rows)
 
 
-def api_hits_purge(*, older_than: datetime, batch_size: int) -> int:
-    """Delete the hits logged before `older_than`, in batches (served by the timestamp index)."""
-    return delete_in_batches(UserAPIHitLog.objects.filter(timestamp__lt=older_than), batch_size=batch_size)
+def api_hits_purge(*, older_than: datetime, batch_size: int, limit: int | None = None) -> int:
+    """Delete the hits logged before `older_than`, in batches (served by the timestamp index), at
+    most about `limit` when given."""
+    return delete_in_batches(
+        UserAPIHitLog.objects.filter(timestamp__lt=older_than), batch_size=batch_size, limit=limit
+    )
 
 
 # -- the background writer ----------------------------------------------------------------------

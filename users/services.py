@@ -140,7 +140,9 @@ def dev_superuser_ensure() -> User | None:
     )
 
 
-def tokens_flush_expired(*, batch_size: int) -> int:
+def tokens_flush_expired(*, batch_size: int, limit: int | None = None) -> int:
     """Delete the refresh tokens past their expiry, blacklisted or not (their blacklist rows go
-    with them), in batches. Returns how many tokens were deleted."""
-    return delete_in_batches(OutstandingToken.objects.filter(expires_at__lt=timezone.now()), batch_size=batch_size)
+    with them), in batches, at most about `limit` when given. Returns how many were deleted."""
+    return delete_in_batches(
+        OutstandingToken.objects.filter(expires_at__lt=timezone.now()), batch_size=batch_size, limit=limit
+    )
