@@ -6,6 +6,8 @@ from ops_admin.health import healthz, readyz
 from ops_admin.metrics import metrics
 
 urlpatterns = [
+    # the dashboard's worker buttons, before the admin's catch-all
+    path("admin/ops/", include("ops_admin.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from pubsub.broker import BrokerUnavailable, Publisher
+from pubsub.deadletter import DeadletterConsumer
 from pubsub.models import QueuePublishHistory
 from pubsub.relay import relay_batch
 
@@ -20,6 +21,8 @@ Status = QueuePublishHistory.Status
 MANUAL_EXPIRY_REASON = "manual"
 # rows one "publish now" pass handles at most: an admin request must stay short
 PUBLISH_NOW_LIMIT = 2000
+# dead letters one "drain now" pass handles at most
+DRAIN_NOW_LIMIT = 2000
 
 
 def _audit_status_change(*, before: list[tuple[int, str]], new_status: str, actor, action_name: str) -> None:
@@ -91,4 +94,29 @@ def outbox_publish_due_now(*, limit: int = PUBLISH_NOW_LIMIT) -> tuple[int, int]
     return published, failed
 
 
-__all__ = ["BrokerUnavailable", "outbox_expire", "outbox_publish_due_now", "outbox_retry"]
+class _BoundedDeadletterDrain(DeadletterConsumer):
+    """The dead-letter consumer's --once pass, stopped after about `limit` messages."""
+
+    def __init__(self, *, limit: int):
+        super().__init__(once=True)
+        self.limit = limit
+
+    def step(self) -> int:
+        done = super().step()
+        if self.processed + self.failed >= self.limit:
+            self.stop()
+        return done
+
+
+def deadletter_drain_now(*, limit: int | None = None) -> tuple[int, int]:
+    """One bounded pass over the dead-letter queues in this process: each dead letter marks its
+    outbox row expired. Returns (handled, rejected); raises BrokerUnavailable when the broker
+    can't be reached."""
+    drain = _BoundedDeadletterDrain(limit=DRAIN_NOW_LIMIT if limit is None else limit)
+    drain.run()
+    return drain.processed, drain.failed
+
+
+__all__ = [
+    "BrokerUnavailable", "deadletter_drain_now", "outbox_expire", "outbox_publish_due_now", "outbox_retry",
+]

@@ -5,15 +5,21 @@ import json
 import os
 import socket
 import threading
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from background_task.models import CompletedTask, Task
+from background_task.signals import task_error
+from background_task.tasks import autodiscover, tasks
 from django.utils import timezone
 
 from project.batching import delete_in_batches
 from pubsub.heartbeat import heartbeat_beat
 
 SCHEDULER_NAME = "dj_tasks_scheduler"
+# the scheduler's liveness: run anywhere else it would report a scheduler that isn't running
+HEARTBEAT_TASK_NAME = "scheduler.tasks.scheduler_heartbeat"
 
 
 class TaskCounters:
@@ -68,3 +74,57 @@ def completed_tasks_purge(*, older_than: datetime, batch_size: int) -> int:
     """Delete the records of tasks finished (succeeded or failed) before `older_than`: every run
     of a recurring task leaves one."""
     return delete_in_batches(CompletedTask.objects.filter(run_at__lt=older_than), batch_size=batch_size)
+
+
+def tasks_run_now(*, queryset) -> int:
+    """Make the selected waiting tasks due now (the scheduler picks them up on its next poll).
+    Tasks a runner holds right now, or that failed for good, are left alone. One UPDATE."""
+    return queryset.filter(locked_by__isnull=True, failed_at__isnull=True).update(run_at=timezone.now())
+
+
+@dataclass(frozen=True)
+class DueTasksRun:
+    ran: int
+    failed: int
+    left: int  # still due when the run stopped at its bound
+
+
+def tasks_run_due(*, limit: int, max_secs: float) -> DueTasksRun:
+    """Run the scheduled tasks that are due, one by one in this process as dj_tasks_scheduler
+    would (locked, so a running scheduler never runs the same one), stopping after `limit` tasks
+    or `max_secs` seconds. A task that raises is rescheduled by background_task as usual."""
+    autodiscover()
+    errors = []
+
+    def on_error(**kwargs):
+        errors.append(kwargs.get("task"))
+
+    task_error.connect(on_error, dispatch_uid="scheduler_tasks_run_due", weak=False)
+    worker_name = str(os.getpid())
+    deadline = time.monotonic() + max_secs
+    ran = 0
+    try:
+        while ran < limit and time.monotonic() < deadline:
+            task = _next_due_task(worker_name=worker_name)
+            if task is None:
+                break
+            tasks.run_task(task)
+            ran += 1
+    finally:
+        task_error.disconnect(dispatch_uid="scheduler_tasks_run_due")
+    return DueTasksRun(ran=ran, failed=len(errors), left=len(_due_tasks()))
+
+
+def _due_tasks() -> list[Task]:
+    return [
+        task for task in Task.objects.find_available()
+        if task.task_name in tasks._tasks and task.task_name != HEARTBEAT_TASK_NAME
+    ]
+
+
+def _next_due_task(*, worker_name: str) -> Task | None:
+    for task in _due_tasks()[:5]:
+        locked = task.lock(worker_name)
+        if locked:
+            return locked
+    return None

@@ -1,0 +1,87 @@
+"""The dashboard's worker buttons: each a POST that checks its permission on the server, runs one
+bounded service call in the request and tells the result as an admin message."""
+
+from datetime import timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from pubsub.broker import BrokerUnavailable
+from pubsub.services import deadletter_drain_now, outbox_publish_due_now
+from scheduler.services import tasks_run_due
+from users.api_hits import api_hits_purge
+from users.services import tokens_flush_expired
+
+# bounds of one button press: the request must end well within a proxy's timeout
+SCHEDULED_TASKS_LIMIT = 20
+SCHEDULED_TASKS_MAX_SECS = 20.0
+DELETE_LIMIT = 100_000
+
+
+def worker_button(permission: str):
+    """POST only, `permission` required (403 otherwise), back to the dashboard with the
+    (level, text) the view returns as a message."""
+
+    def decorator(run):
+        @require_POST
+        @wraps(run)
+        def view(request):
+            if not request.user.has_perm(permission):
+                raise PermissionDenied
+            level, text = run(request)
+            messages.add_message(request, level, text)
+            return redirect("admin:index")
+
+        return view
+
+    return decorator
+
+
+@worker_button("pubsub.publish_queuepublishhistory")
+def publish_due_now(request):
+    try:
+        published, failed = outbox_publish_due_now()
+    except BrokerUnavailable as exc:
+        return messages.ERROR, f"RabbitMQ is unreachable, nothing was published: {exc}"
+    return (messages.WARNING if failed else messages.SUCCESS), f"Published {published} due message(s); {failed} failed."
+
+
+@worker_button("ops_admin.run_workers")
+def drain_deadletters_now(request):
+    try:
+        handled, rejected = deadletter_drain_now()
+    except BrokerUnavailable as exc:
+        return messages.ERROR, f"RabbitMQ is unreachable, no dead letter was read: {exc}"
+    return messages.SUCCESS, f"Drained {handled} dead letter(s) into the outbox; {rejected} rejected."
+
+
+@worker_button("ops_admin.run_scheduled_tasks")
+def run_scheduled_tasks_now(request):
+    run = tasks_run_due(limit=SCHEDULED_TASKS_LIMIT, max_secs=SCHEDULED_TASKS_MAX_SECS)
+    text = f"Ran {run.ran} due scheduled task(s); {run.failed} failed (rescheduled)."
+    if run.left:
+        text += f" {run.left} still due: the scheduler runs them, or press again."
+    return (messages.WARNING if run.failed else messages.SUCCESS), text
+
+
+@worker_button("ops_admin.flush_tokens")
+def flush_tokens_now(request):
+    deleted = tokens_flush_expired(batch_size=settings.HOUSEKEEPING_BATCH_SIZE, limit=DELETE_LIMIT)
+    return messages.SUCCESS, f"Flushed {deleted} expired refresh token(s)."
+
+
+@worker_button("ops_admin.purge_api_hits")
+def purge_api_hits_now(request):
+    days = settings.API_HIT_RETENTION_DAYS
+    if not days:
+        return messages.INFO, "API hits are kept forever (API_HIT_RETENTION_DAYS=0): nothing purged."
+    deleted = api_hits_purge(
+        older_than=timezone.now() - timedelta(days=days),
+        batch_size=settings.HOUSEKEEPING_BATCH_SIZE, limit=DELETE_LIMIT,
+    )
+    return messages.SUCCESS, f"Purged {deleted} API hit(s) older than {days} days."
