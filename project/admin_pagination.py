@@ -41,18 +41,25 @@ def _filtered_rows_estimate(queryset) -> int | None:
     return int(plan[0][columns.index("rows")] or 0)
 
 
+def queryset_count_estimate(*, queryset, exact_limit: int | None = None) -> tuple[int, bool]:
+    """(count, exact): exact up to `exact_limit` rows (EXACT_COUNT_LIMIT by default), never
+    reading more index entries than that; beyond it the database's estimate, and `exact` False."""
+    if exact_limit is None:
+        exact_limit = EXACT_COUNT_LIMIT
+    exact = queryset.order_by()[: exact_limit + 1].count()
+    if exact <= exact_limit:
+        return exact, True
+    if not queryset.query.has_filters():
+        estimate = _table_rows_estimate(queryset)
+    else:
+        estimate = _filtered_rows_estimate(queryset)
+    return max(estimate or 0, exact), False
+
+
 class EstimatedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         queryset = self.object_list
         if not hasattr(queryset, "query"):
             return super().count
-        # an exact count, but never reading more than LIMIT + 1 index entries
-        exact = queryset.order_by()[: EXACT_COUNT_LIMIT + 1].count()
-        if exact <= EXACT_COUNT_LIMIT:
-            return exact
-        if not queryset.query.has_filters():
-            estimate = _table_rows_estimate(queryset)
-        else:
-            estimate = _filtered_rows_estimate(queryset)
-        return max(estimate or 0, exact)
+        return queryset_count_estimate(queryset=queryset)[0]

@@ -62,6 +62,8 @@ class QueuePublishHistory(models.Model):
             models.Index(fields=["queue_name", "status"], name="outbox_queue_idx"),
             # admin date filter / date hierarchy
             models.Index(fields=["timestamp"], name="outbox_timestamp_idx"),
+            # the dashboard's errors and expiries of the last day
+            models.Index(fields=["status", "updated_at"], name="outbox_status_updated_idx"),
             # retention purge of old published rows
             models.Index(fields=["status", "published_at"], name="outbox_published_idx"),
             # the dead-letter consumer's list of queues (DISTINCT over an index)
