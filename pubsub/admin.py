@@ -51,7 +51,8 @@ class QueueNameFilter(admin.SimpleListFilter):
 @admin.register(QueuePublishHistory)
 class QueuePublishHistoryAdmin(AuditlogHistoryAdminMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [QueuePublishHistoryResource]
-    change_list_template = "admin/pubsub/queuepublishhistory/change_list.html"
+    # import-export wraps change_list_template in its own; this one extends the export list itself
+    import_export_change_list_template = "admin/pubsub/queuepublishhistory/change_list.html"
     list_display = [
         "id", "message_type", "queue_name", "status_badge", "attempts", "timestamp", "next_attempt_at",
         "published_at", "short_error",

@@ -1,15 +1,32 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+import json
 
-from users.models import User, UserAPIHitLog
+from auditlog.mixins import AuditlogHistoryAdminMixin
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.html import format_html
+from import_export import resources
+from import_export.admin import ExportMixin, ImportMixin
+
+from project.admin_pagination import EstimatedCountPaginator
+from users import services
+from users.models import ConflictingUserSyncLog, User, UserAPIHitLog
+from users.resources import SuperuserUserImportResource, UserImportResource
+
+PRIVILEGE_FIELDS = ["is_staff", "is_superuser", "groups", "user_permissions"]
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditlogHistoryAdminMixin, ImportMixin, DjangoUserAdmin):
     list_display = ["username", "user_code", "email", "first_name", "last_name", "user_type", "is_active", "is_deleted"]
     list_filter = ["user_type", "is_active", "is_staff", "is_deleted", "registered_on"]
     search_fields = ["username", "user_code", "email", "first_name", "last_name"]
     ordering = ["-registered_on"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_auditlog_history_link = True
+    # auditlog records every created user; one admin LogEntry per imported row is not needed
+    skip_admin_log = True
+    actions = ["revoke_tokens"]
     readonly_fields = [
         "user_code", "registered_on", "registered_by", "updated_at", "updated_by",
         "deleted_at", "deleted_by", "last_login", "date_joined",
@@ -32,8 +49,20 @@ class UserAdmin(DjangoUserAdmin):
         readonly = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser:
             # only superusers manage privileges
-            readonly += ["is_staff", "is_superuser", "groups", "user_permissions"]
+            readonly += PRIVILEGE_FIELDS
         return readonly
+
+    def has_change_permission(self, request, obj=None):
+        # a privileged account (its password, its e-mail) is managed by superusers only, so
+        # nobody else can take it over
+        if obj is not None and (obj.is_staff or obj.is_superuser) and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and (obj.is_staff or obj.is_superuser) and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -41,16 +70,147 @@ class UserAdmin(DjangoUserAdmin):
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)
 
+    # -- import ---------------------------------------------------------------------------------
+    def get_import_resource_classes(self, request):
+        return [SuperuserUserImportResource if request.user.is_superuser else UserImportResource]
+
+    def has_import_permission(self, request):
+        return request.user.has_perm("users.add_user")
+
+    # -- actions --------------------------------------------------------------------------------
+    def has_manage_tokens_permission(self, request):
+        return request.user.has_perm("ops_admin.manage_tokens")
+
+    @admin.action(description="Revoke all tokens of the selected users", permissions=["manage_tokens"])
+    def revoke_tokens(self, request, queryset):
+        users = list(queryset)
+        blacklisted = sum(services.tokens_revoke_for_user(user=user) for user in users)
+        self.message_user(
+            request,
+            f"Revoked every token of {len(users)} user(s): {blacklisted} refresh token(s) blacklisted, "
+            f"their access tokens rejected from now on.",
+            messages.SUCCESS,
+        )
+
+
+class ConflictReasonFilter(admin.SimpleListFilter):
+    """The kinds of reason users/sync.py writes, matched on their fixed wording."""
+
+    title = "reason"
+    parameter_name = "reason"
+    KINDS = {
+        "username": ("username", "Username taken"),
+        "unknown": ("unknown user", "Unknown user"),
+        "stale": ("stale", "Stale version"),
+        "invalid": ("invalid", "Invalid values"),
+        "data": ("conflicts with existing data", "Conflicts with existing data"),
+        "undecodable": ("undecodable", "Undecodable"),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (_, label) in self.KINDS.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() in self.KINDS:
+            return queryset.filter(reason__startswith=self.KINDS[self.value()][0])
+        return queryset
+
+
+@admin.register(ConflictingUserSyncLog)
+class ConflictingUserSyncLogAdmin(admin.ModelAdmin):
+    list_display = ["id", "created_at", "message_type", "source", "reason", "resolved", "resolved_by"]
+    list_display_links = ["id", "created_at"]
+    list_filter = ["resolved", ConflictReasonFilter, ("created_at", admin.DateFieldListFilter), "message_type"]
+    list_select_related = ["resolved_by"]
+    search_fields = ["=message_id", "reason", "source"]
+    search_help_text = "Exact message id, or words from the reason or the source."
+    ordering = ["-id"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    actions = ["apply_again", "mark_resolved"]
+    fields = [
+        "message_id", "message_type", "source", "version", "exchange", "queue", "reason", "created_at",
+        "resolved", "resolved_at", "resolved_by", "body",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="raw body")
+    def body(self, obj):
+        try:
+            pretty = json.dumps(json.loads(obj.raw_body), indent=2, ensure_ascii=False, sort_keys=True)
+        except ValueError:
+            pretty = obj.raw_body
+        return format_html("<pre>{}</pre>", pretty)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_apply_permission(self, request):
+        return request.user.has_perm("users.apply_conflictingusersynclog")
+
+    def has_resolve_permission(self, request):
+        return request.user.has_perm("users.resolve_conflictingusersynclog")
+
+    @admin.action(description="Apply selected messages again", permissions=["apply"])
+    def apply_again(self, request, queryset):
+        outcomes: dict[str, int] = {}
+        for conflict in queryset.filter(resolved=False):
+            outcome = services.sync_conflict_apply_again(conflict=conflict, actor=request.user)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())) or "nothing open"
+        level = messages.SUCCESS if set(outcomes) <= {"applied"} else messages.WARNING
+        self.message_user(request, f"Applied again: {summary}.", level)
+
+    @admin.action(description="Mark selected conflicts resolved", permissions=["resolve"])
+    def mark_resolved(self, request, queryset):
+        changed = services.sync_conflicts_resolve(queryset=queryset, actor=request.user)
+        self.message_user(request, f"{changed} conflict(s) marked resolved.", messages.SUCCESS)
+
+
+class StatusClassFilter(admin.SimpleListFilter):
+    title = "status class"
+    parameter_name = "status_class"
+
+    def lookups(self, request, model_admin):
+        return [(str(n), f"{n}xx") for n in (2, 3, 4, 5)]
+
+    def queryset(self, request, queryset):
+        if self.value() in {"2", "3", "4", "5"}:
+            low = int(self.value()) * 100
+            # a range over the status index, not an expression the index can't serve
+            return queryset.filter(status_code__gte=low, status_code__lt=low + 100)
+        return queryset
+
+
+class UserAPIHitLogResource(resources.ModelResource):
+    class Meta:
+        model = UserAPIHitLog
+        fields = (
+            "id", "timestamp", "method", "api_name", "status_code", "duration_ms", "user__username",
+            "external_ip", "internal_ip", "browser_name", "os_name", "device", "request_id",
+        )
+        export_order = fields
+
 
 @admin.register(UserAPIHitLog)
-class UserAPIHitLogAdmin(admin.ModelAdmin):
+class UserAPIHitLogAdmin(ExportMixin, admin.ModelAdmin):
     """Read-only: hits are evidence (auditors read them, nobody edits them)."""
 
+    resource_classes = [UserAPIHitLogResource]
     list_display = ["timestamp", "method", "api_name", "status_code", "duration_ms", "user", "external_ip", "request_id"]
-    list_filter = ["status_code", "method", "timestamp"]
+    list_filter = [StatusClassFilter, "method", ("timestamp", admin.DateFieldListFilter)]
     search_fields = ["api_name", "request_id", "user__username", "external_ip"]
+    search_help_text = "Path, request id, username or client address."
     list_select_related = ["user"]
+    ordering = ["-id"]
     # the table is large: no COUNT(*) over all of it on every page
+    paginator = EstimatedCountPaginator
     show_full_result_count = False
 
     def has_add_permission(self, request):
@@ -61,3 +221,6 @@ class UserAPIHitLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)

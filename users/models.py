@@ -124,6 +124,8 @@ class ConflictingUserSyncLog(models.Model):
     exchange = models.CharField(max_length=255, blank=True)
     queue = models.CharField(max_length=255, blank=True)
     source = models.CharField(max_length=255, blank=True)
+    # the x-outbox-id header: the sender's version of the user, needed to apply the message again
+    version = models.BigIntegerField(null=True, blank=True)
     raw_body = models.TextField()
     reason = models.CharField(max_length=500)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -136,6 +138,10 @@ class ConflictingUserSyncLog(models.Model):
     class Meta:
         verbose_name = "sync conflict"
         ordering = ["-id"]
+        permissions = [
+            ("apply_conflictingusersynclog", "Can apply a conflicting sync message again"),
+            ("resolve_conflictingusersynclog", "Can mark sync conflicts resolved"),
+        ]
         indexes = [models.Index(fields=["resolved", "-id"], name="sync_conflict_open_idx")]
 
     def __str__(self):

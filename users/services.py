@@ -1,5 +1,7 @@
 """Business operations on users and their tokens. Views, admin and commands call these."""
 
+import json
+
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
@@ -146,3 +148,59 @@ def tokens_flush_expired(*, batch_size: int, limit: int | None = None) -> int:
     return delete_in_batches(
         OutstandingToken.objects.filter(expires_at__lt=timezone.now()), batch_size=batch_size, limit=limit
     )
+
+
+def tokens_blacklist(*, queryset) -> int:
+    """Blacklist the outstanding refresh tokens `queryset` selects that aren't yet: one INSERT.
+    Returns how many were newly blacklisted."""
+    ids = list(queryset.filter(blacklistedtoken__isnull=True).values_list("pk", flat=True))
+    created = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token_id=pk) for pk in ids], ignore_conflicts=True
+    )
+    return len(created)
+
+
+def sync_conflict_apply_again(*, conflict, actor: User | None) -> str:
+    """Apply a conflicting sync message again (not through the inbox: it was recorded there when
+    it arrived). Applied: the conflict is resolved. Still conflicting: the conflict keeps the new
+    reason and no second conflict row is left behind. Returns the outcome."""
+    from users.models import ConflictingUserSyncLog, SyncedUserLink
+    from users.sync import APPLIED, PoisonMessage, sync_message_decode, user_sync_apply
+
+    version = conflict.version
+    if version is None:
+        # recorded before conflicts kept the sender's version: apply it as the newest one
+        try:
+            source_id = json.loads(conflict.raw_body).get("source_id")
+        except (ValueError, AttributeError):
+            source_id = None
+        link = SyncedUserLink.objects.filter(source=conflict.source, source_id=source_id).first()
+        version = link.last_version + 1 if link else 1
+    try:
+        message = sync_message_decode(
+            body=conflict.raw_body.encode("utf-8"), message_id=conflict.message_id,
+            headers={"x-outbox-id": version}, exchange=conflict.exchange, queue=conflict.queue,
+        )
+    except PoisonMessage as exc:
+        conflict.reason = f"undecodable: {exc}"[:500]
+        conflict.save(update_fields=["reason"])
+        return "undecodable"
+    with transaction.atomic():
+        newest_before = ConflictingUserSyncLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        outcome = user_sync_apply(message=message, record_inbox=False)
+        if outcome == APPLIED:
+            conflict.resolved, conflict.resolved_at, conflict.resolved_by = True, timezone.now(), actor
+            conflict.save(update_fields=["resolved", "resolved_at", "resolved_by"])
+            return outcome
+        repeated = ConflictingUserSyncLog.objects.filter(pk__gt=newest_before, message_id=conflict.message_id)
+        newest = repeated.order_by("-pk").first()
+        if newest is not None:
+            conflict.reason = newest.reason
+            conflict.save(update_fields=["reason"])
+            repeated.delete()
+    return outcome
+
+
+def sync_conflicts_resolve(*, queryset, actor: User | None) -> int:
+    """Mark the open conflicts among `queryset` resolved by `actor`: one UPDATE."""
+    return queryset.filter(resolved=False).update(resolved=True, resolved_at=timezone.now(), resolved_by=actor)

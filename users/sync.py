@@ -108,7 +108,7 @@ def validation_reason(exc: ValidationError) -> str:
 def _conflict(message: SyncMessage, reason: str) -> str:
     ConflictingUserSyncLog.objects.create(
         message_id=message.message_id, message_type=message.type, exchange=message.exchange,
-        queue=message.queue, source=message.source, raw_body=message.raw_body, reason=reason[:500],
+        queue=message.queue, source=message.source, version=message.version, raw_body=message.raw_body, reason=reason[:500],
     )
     return CONFLICT
 

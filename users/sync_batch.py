@@ -61,7 +61,7 @@ class _Round:
         self.conflicts.append(
             ConflictingUserSyncLog(
                 message_id=message.message_id, message_type=message.type, exchange=message.exchange,
-                queue=message.queue, source=message.source, raw_body=message.raw_body, reason=reason[:500],
+                queue=message.queue, source=message.source, version=message.version, raw_body=message.raw_body, reason=reason[:500],
             )
         )
 
