@@ -97,7 +97,9 @@ TEMPLATES = [
 
 # --- Database: SQLite file by default, MariaDB/MySQL through DATABASE_URL ----------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# 0 under ASGI, as Django advises: a persistent connection per request thread piles up until the
+# server refuses more ("Too many connections"); daemons keep their one connection regardless
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -107,6 +109,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
             "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'",
             # READ COMMITTED: no gap locks, so SKIP LOCKED claims and inserts don't block each other
             "isolation_level": "read committed",
+            # fail fast (and let /readyz say so) when the database host does not answer
+            "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),
         }
     )
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
