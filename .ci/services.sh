@@ -34,3 +34,9 @@ if ! port_open 5672; then
 fi
 wait_port RabbitMQ 5672
 rabbitmqctl await_startup --timeout 120 >/dev/null 2>&1 || true
+
+# headless Chromium and its WebDriver for tests/browser (Debian's packages; nothing downloaded by tests)
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    echo "installing chromium and chromium-driver"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
