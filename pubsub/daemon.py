@@ -125,11 +125,15 @@ class Daemon:
 
     @staticmethod
     def _close_old_connections() -> None:
-        # a --once run inside a caller's transaction (an admin button, a test) must not have its
-        # connection closed under it: close_old_connections() drops any connection not in autocommit
+        # drop only a broken connection: a daemon keeps its one connection for its lifetime
+        # (CONN_MAX_AGE is for request threads), and a --once run inside a caller's transaction
+        # (an admin button, a test) must not have its connection closed under it
         for conn in connections.all(initialized_only=True):
-            if not conn.in_atomic_block:
-                conn.close_if_unusable_or_obsolete()
+            if not conn.in_atomic_block and conn.connection is not None and conn.errors_occurred:
+                if not conn.is_usable():
+                    conn.close()
+                else:
+                    conn.errors_occurred = False
 
     # -- hooks -----------------------------------------------------------------------------
     def step(self) -> int:
