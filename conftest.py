@@ -1,17 +1,10 @@
 """Shared pytest wiring: service markers that skip locally but fail in CI (REQUIRE_SERVICES)."""
 
-import os
 import socket
 
 import pytest
 
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in ("1", "true", "yes")
-
-
-def _service_missing(reason: str):
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (REQUIRE_SERVICES is set, so this is a failure, not a skip)")
-    pytest.skip(reason)
+from tests.support.services import service_missing as _service_missing
 
 
 def _rabbitmq_reachable() -> bool:

@@ -13,6 +13,7 @@ import pytest
 from tests.support.amqp_tap import DeliveryTap
 from tests.support.daemons import DaemonSupervisor, run_command
 from tests.support.deployments import Deployment, MySQLServer
+from tests.support.services import service_missing
 from tests.support.tcp_proxy import TcpProxy
 
 _FIGURES: list[tuple[str, str, object]] = []
@@ -24,7 +25,7 @@ def mysql_server(django_db_setup) -> MySQLServer:
     from django.db import connection
 
     if connection.vendor != "mysql":
-        pytest.skip("two deployments need MariaDB/MySQL")
+        service_missing("two deployments need MariaDB/MySQL")
     return MySQLServer.from_settings_dict(connection.settings_dict)
 
 
