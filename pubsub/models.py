@@ -60,6 +60,8 @@ class QueuePublishHistory(models.Model):
             models.Index(fields=["status", "id"], name="outbox_status_idx"),
             # admin queue filter
             models.Index(fields=["queue_name", "status"], name="outbox_queue_idx"),
+            # admin filter on the expiry reason: its choices are a DISTINCT read off this index
+            models.Index(fields=["expired_reason"], name="outbox_expired_reason_idx"),
             # admin date filter / date hierarchy
             models.Index(fields=["timestamp"], name="outbox_timestamp_idx"),
             # the dashboard's errors and expiries of the last day

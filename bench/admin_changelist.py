@@ -1,0 +1,172 @@
+"""Admin changelists on big tables: the API-hit and outbox changelists (first page, and with a
+status filter) rendered by Django's test client as a logged-in superuser on MariaDB, at 1,000 rows
+and again at 1,000,000 rows in the same run (median of several renders each).
+
+Prints one line. Target: every page at 1M rows within 2x the same page at 1k rows.
+"""
+
+import argparse
+import statistics
+import time
+import warnings
+
+from common import setup_django
+
+PAGES = [
+    # (name, admin URL); the filters are the admins' own
+    ("api hits", "/admin/users/userapihitlog/"),
+    ("api hits 5xx", "/admin/users/userapihitlog/?status_class=5"),
+    ("outbox", "/admin/pubsub/queuepublishhistory/"),
+    ("outbox error", "/admin/pubsub/queuepublishhistory/?status__exact=error"),
+]
+# share of the rows per status, as a busy deployment looks
+API_STATUS_CODES = [200] * 80 + [201] * 5 + [400] * 3 + [401] * 3 + [404] * 5 + [500] * 2 + [503] * 2
+OUTBOX_STATUSES = ["published"] * 90 + ["error"] * 4 + ["expired"] * 3 + ["pending"] * 3
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--small", type=int, default=1_000, help="rows per table in the baseline")
+    parser.add_argument("--large", type=int, default=1_000_000, help="rows per table in the big run")
+    parser.add_argument("--renders", type=int, default=9, help="timed renders per page (median)")
+    args = parser.parse_args()
+    # WhiteNoise's note that staticfiles/ was never collected: the bench renders, it serves no files
+    warnings.filterwarnings("ignore", message="No directory at")
+    setup_django(SECURE_SSL_REDIRECT="0", SESSION_COOKIE_SECURE="0", CSRF_COOKIE_SECURE="0")
+
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    from pubsub.models import QueuePublishHistory
+    from users.models import User, UserAPIHitLog
+
+    user = User.objects.filter(username="bench_admin").first() or User.objects.create_superuser(
+        username="bench_admin", email="bench_admin@example.com", password="bench-admin-Pa55"
+    )
+    tables = [UserAPIHitLog._meta.db_table, QueuePublishHistory._meta.db_table]
+    storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(ALLOWED_HOSTS=["testserver"], STORAGES=storages):
+        client = Client()
+        client.force_login(user)
+        try:
+            _truncate(tables)
+            _seed(args.small)
+            small = {name: _median_render(client, url, args.renders) for name, url in PAGES}
+            started = time.perf_counter()
+            _grow(tables, args.large)
+            grow_secs = time.perf_counter() - started
+            large = {name: _median_render(client, url, args.renders) for name, url in PAGES}
+        finally:
+            _truncate(tables)
+
+    ratios = {name: large[name] / small[name] for name, _ in PAGES}
+    figures = ", ".join(
+        f"{name} {ratios[name]:.2f}x ({large[name] * 1000:.1f} vs {small[name] * 1000:.1f} ms)" for name, _ in PAGES
+    )
+    print(
+        f"admin_changelist: {args.large:,} vs {args.small:,} rows per table: {figures}; "
+        f"worst {max(ratios.values()):.2f}x (target <= 2x; median of {args.renders}; loaded in {grow_secs:.0f}s)"
+    )
+
+
+def _median_render(client, url, renders, warmups=3):
+    for _ in range(warmups):  # caches, connection, buffer pool (and InnoDB settling after the load)
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    timings = []
+    for _ in range(renders):
+        started = time.perf_counter()
+        response = client.get(url)
+        response.content  # noqa: B018 - rendered in full
+        timings.append(time.perf_counter() - started)
+        assert response.status_code == 200, (url, response.status_code)
+    return statistics.median(timings)
+
+
+def _seed(n):
+    from django.utils import timezone
+
+    from pubsub.models import QueuePublishHistory
+    from users.models import UserAPIHitLog
+
+    now = timezone.now()
+    UserAPIHitLog.objects.bulk_create(
+        [
+            UserAPIHitLog(
+                method="GET" if i % 5 else "POST", api_name=f"/api/users/{i % 997}/",
+                status_code=API_STATUS_CODES[i % len(API_STATUS_CODES)], duration_ms=3.0 + i % 40,
+                external_ip=f"10.0.{i % 250}.{i % 200 + 1}", browser_name="curl", os_name="Linux",
+                device="Other", user_agent="curl/8.0", request_id=f"req-{i:08d}",
+                timestamp=now - timezone.timedelta(seconds=i * 7),
+            )
+            for i in range(n)
+        ],
+        batch_size=1000,
+    )
+    QueuePublishHistory.objects.bulk_create(
+        [
+            QueuePublishHistory(
+                queue_name="drf_queue", exchange_name="drf_exchange", deadletter_queue_name="drf_queue_DLQ",
+                deadletter_exchange_name="drf_exchange_DLX", message_type="user.updated",
+                message_body_json={"type": "user.updated", "user": {"id": i, "username": f"u{i}"}},
+                status=OUTBOX_STATUSES[i % len(OUTBOX_STATUSES)],
+                error_msg="connection refused" if OUTBOX_STATUSES[i % len(OUTBOX_STATUSES)] == "error" else "",
+                next_attempt_at=None, timestamp=now - timezone.timedelta(seconds=i * 7),
+            )
+            for i in range(n)
+        ],
+        batch_size=1000,
+    )
+    _analyze()
+
+
+def _grow(tables, target):
+    """Double each table with INSERT ... SELECT until it holds `target` rows (new UUIDs for the
+    outbox's unique message ids), then refresh the statistics."""
+    from django.db import connection
+
+    from pubsub.models import QueuePublishHistory
+    from users.models import UserAPIHitLog
+
+    for model in (UserAPIHitLog, QueuePublishHistory):
+        table = model._meta.db_table
+        columns = [f.column for f in model._meta.concrete_fields if not f.primary_key]
+        selected = ["REPLACE(UUID(), '-', '')" if column == "message_id" else f"`{column}`" for column in columns]
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(*) FROM `{table}`")
+                have = cursor.fetchone()[0]
+                if have >= target:
+                    break
+                cursor.execute(
+                    f"INSERT INTO `{table}` ({', '.join(f'`{c}`' for c in columns)}) "
+                    f"SELECT {', '.join(selected)} FROM `{table}` ORDER BY id LIMIT {min(have, target - have)}"
+                )
+    _analyze()
+
+
+def _analyze():
+    from django.db import connection
+
+    from pubsub.models import QueuePublishHistory
+    from users.models import UserAPIHitLog
+
+    with connection.cursor() as cursor:
+        for model in (UserAPIHitLog, QueuePublishHistory):
+            cursor.execute(f"ANALYZE TABLE `{model._meta.db_table}`")
+            cursor.fetchall()
+
+
+def _truncate(tables):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"TRUNCATE TABLE `{table}`")
+
+
+if __name__ == "__main__":
+    main()
