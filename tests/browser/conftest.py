@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.services import service_missing
+
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
@@ -16,13 +18,6 @@ CHROMIUM_FLAGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
     "--window-size=1440,1000",
 )
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in ("1", "true", "yes")
-
-
-def _missing(reason: str):
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (REQUIRE_SERVICES is set, so this is a failure, not a skip)")
-    pytest.skip(reason)
 
 
 @pytest.fixture
@@ -30,12 +25,12 @@ def browser(tmp_path, settings):
     """A fresh headless Chromium with its own profile; closed after the test."""
     for path in (CHROMIUM, CHROMEDRIVER):
         if not (os.access(path, os.X_OK) or shutil.which(path)):
-            _missing(f"{path} is not installed (apt-get install chromium chromium-driver)")
+            service_missing(f"{path} is not installed (apt-get install chromium chromium-driver)")
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        _missing("selenium is not installed (requirements-dev.txt)")
+        service_missing("selenium is not installed (requirements-dev.txt)")
 
     # the live server speaks plain HTTP: cookies marked Secure would not come back
     settings.SESSION_COOKIE_SECURE = False
