@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from background_task.models import Task
 from django.conf import settings
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 from django.urls import reverse
 from django.utils import timezone
