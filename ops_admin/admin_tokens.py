@@ -88,7 +88,7 @@ class OutstandingTokenAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Blacklist selected tokens", permissions=["manage_tokens"])
     def blacklist_selected(self, request, queryset):
-        blacklisted = tokens_blacklist(queryset=queryset)
+        blacklisted = tokens_blacklist(queryset=queryset, actor=request.user)
         self.message_user(request, f"{blacklisted} token(s) blacklisted.", messages.SUCCESS)
 
     def get_urls(self):

@@ -4,12 +4,11 @@ import logging
 import os
 import socket
 
-from auditlog.models import LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from project.audit import audit_bulk
 from pubsub.broker import BrokerUnavailable, Publisher
 from pubsub.deadletter import DeadletterConsumer
 from pubsub.models import QueuePublishHistory
@@ -25,23 +24,6 @@ PUBLISH_NOW_LIMIT = 2000
 DRAIN_NOW_LIMIT = 2000
 
 
-def _audit_status_change(*, before: list[tuple[int, str]], new_status: str, actor, action_name: str) -> None:
-    """One auditlog entry per changed row, as the History page shows them."""
-    content_type = ContentType.objects.get_for_model(QueuePublishHistory)
-    LogEntry.objects.bulk_create(
-        [
-            LogEntry(
-                content_type=content_type, object_pk=str(pk), object_id=pk,
-                object_repr=f"outbox message #{pk}", action=LogEntry.Action.UPDATE,
-                changes={"status": [old, new_status]}, actor=actor,
-                additional_data={"admin_action": action_name},
-            )
-            for pk, old in before
-        ],
-        batch_size=1000,
-    )
-
-
 def _outbox_set_status(*, targets: QuerySet, new_status: str, actor, action_name: str, **fields) -> int:
     """Move `targets` to `new_status` with one UPDATE, audited per row; returns rows changed."""
     with transaction.atomic():
@@ -52,7 +34,11 @@ def _outbox_set_status(*, targets: QuerySet, new_status: str, actor, action_name
         changed = QueuePublishHistory.objects.filter(pk__in=[pk for pk, _ in before]).update(
             status=new_status, claimed_by="", claimed_until=None, updated_at=now, **fields
         )
-        _audit_status_change(before=before, new_status=new_status, actor=actor, action_name=action_name)
+        audit_bulk(
+            model=QueuePublishHistory,
+            entries=[(pk, f"outbox message #{pk}", {"status": [old, new_status]}) for pk, old in before],
+            actor=actor, action_name=action_name,
+        )
     logger.info("%s: %s on %d outbox message(s)", actor or "someone", action_name, changed)
     return changed
 

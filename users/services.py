@@ -14,6 +14,7 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from project.audit import audit_bulk
 from project.batching import delete_in_batches
 from users.models import User
 from users.selectors import user_get_active_by_email
@@ -46,7 +47,7 @@ def user_update(*, user: User, data: dict, updated_by: User | None = None) -> Us
     return user
 
 
-def tokens_revoke_for_user(*, user: User) -> int:
+def tokens_revoke_for_user(*, user: User, actor: User | None = None) -> int:
     """Revoke every token of `user` at once: access tokens through the generation, refresh tokens
     through the blacklist too (so ops see them as blacklisted). Returns how many refresh tokens
     were blacklisted."""
@@ -58,7 +59,13 @@ def tokens_revoke_for_user(*, user: User) -> int:
         created = BlacklistedToken.objects.bulk_create(
             [BlacklistedToken(token_id=pk) for pk in outstanding], ignore_conflicts=True
         )
+    before = user.token_generation
     user.refresh_from_db(fields=["token_generation"])
+    audit_bulk(
+        model=User, actor=actor, action_name="revoke_tokens",
+        entries=[(user.pk, str(user), {"token_generation": [str(before), str(user.token_generation)],
+                                        "refresh_tokens_blacklisted": ["0", str(len(created))]})],
+    )
     return len(created)
 
 
@@ -70,7 +77,7 @@ def user_soft_delete(*, user: User, deleted_by: User | None) -> User:
         user.deleted_by = deleted_by
         user.updated_by = deleted_by
         user.save(update_fields=["is_deleted", "is_active", "deleted_at", "deleted_by", "updated_by", "updated_at"])
-        tokens_revoke_for_user(user=user)
+        tokens_revoke_for_user(user=user, actor=deleted_by)
     return user
 
 
@@ -92,7 +99,7 @@ def _password_set_and_revoke(*, user: User, new_password: str, updated_by: User 
         user.set_password(new_password)
         user.updated_by = updated_by
         user.save(update_fields=["password", "updated_by", "updated_at"])
-        tokens_revoke_for_user(user=user)
+        tokens_revoke_for_user(user=user, actor=updated_by)
 
 
 def password_reset_request(*, email: str) -> None:
@@ -150,12 +157,16 @@ def tokens_flush_expired(*, batch_size: int, limit: int | None = None) -> int:
     )
 
 
-def tokens_blacklist(*, queryset) -> int:
-    """Blacklist the outstanding refresh tokens `queryset` selects that aren't yet: one INSERT.
-    Returns how many were newly blacklisted."""
-    ids = list(queryset.filter(blacklistedtoken__isnull=True).values_list("pk", flat=True))
+def tokens_blacklist(*, queryset, actor: User | None = None) -> int:
+    """Blacklist the outstanding refresh tokens `queryset` selects that aren't yet: one INSERT,
+    audited per token. Returns how many were newly blacklisted."""
+    tokens = list(queryset.filter(blacklistedtoken__isnull=True).values_list("pk", "jti"))
     created = BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token_id=pk) for pk in ids], ignore_conflicts=True
+        [BlacklistedToken(token_id=pk) for pk, _ in tokens], ignore_conflicts=True
+    )
+    audit_bulk(
+        model=OutstandingToken, actor=actor, action_name="blacklist",
+        entries=[(pk, f"refresh token {jti}", {"blacklisted": ["False", "True"]}) for pk, jti in tokens],
     )
     return len(created)
 

@@ -78,7 +78,7 @@ class LogoutAllView(APIView):
         summary="Revoke every token of the caller, access tokens included",
     )
     def post(self, request):
-        services.tokens_revoke_for_user(user=request.user)
+        services.tokens_revoke_for_user(user=request.user, actor=request.user)
         return Response({"detail": "All your tokens have been revoked."})
 
 
