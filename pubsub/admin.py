@@ -48,6 +48,23 @@ class QueueNameFilter(admin.SimpleListFilter):
         return queryset
 
 
+class StatusFilter(admin.ChoicesFieldListFilter):
+    """The status filter as a closed range on status, read newest first (with the admin's
+    get_ordering) off outbox_status_idx (status, id).
+
+    An equality would do the same in theory, but MariaDB treats an equality-bound column as a
+    constant and drops it from the ORDER BY; `ORDER BY id DESC LIMIT n` can then be served by
+    walking PRIMARY backwards, and MariaDB picks that whenever its ref access landed on another
+    index starting with status (their estimates tie). When every row of the status is old (a past
+    incident), that walk reads the whole table: 1.5 s at 1M rows, against 0.1 ms off the index."""
+
+    def queryset(self, request, queryset):
+        statuses = self.used_parameters.get(self.lookup_kwarg)
+        if statuses and len(statuses) == 1 and len(self.used_parameters) == 1:
+            return queryset.filter(status__gte=statuses[0], status__lte=statuses[0])
+        return super().queryset(request, queryset)
+
+
 @admin.register(QueuePublishHistory)
 class QueuePublishHistoryAdmin(AuditlogHistoryAdminMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [QueuePublishHistoryResource]
@@ -58,7 +75,7 @@ class QueuePublishHistoryAdmin(AuditlogHistoryAdminMixin, ExportMixin, admin.Mod
         "published_at", "short_error",
     ]
     list_display_links = ["id", "message_type"]
-    list_filter = ["status", QueueNameFilter, ("timestamp", admin.DateFieldListFilter), "expired_reason"]
+    list_filter = [("status", StatusFilter), QueueNameFilter, ("timestamp", admin.DateFieldListFilter), "expired_reason"]
     search_fields = ["=message_id", "=queue_name", "error_msg"]
     search_help_text = "Exact message id or queue name, or words from the error."
     ordering = ["-id"]
@@ -73,6 +90,12 @@ class QueuePublishHistoryAdmin(AuditlogHistoryAdminMixin, ExportMixin, admin.Mod
         ("Payload", {"fields": ("payload", "delivery_mode", "expiration_secs")}),
         ("Timing", {"fields": ("timestamp", "next_attempt_at", "published_at", "updated_at", "claimed_by", "claimed_until")}),
     )
+
+    def get_ordering(self, request):
+        if request.GET.get("status__exact"):
+            # the order of outbox_status_idx, which only that index delivers (see StatusFilter)
+            return ["-status", "-id"]
+        return super().get_ordering(request)
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields if f.name != "message_body_json"] + ["payload"]
