@@ -4,6 +4,7 @@ Every value has a default that makes `make run` work on a laptop; production ove
 through the environment (see the configuration table in README.md).
 """
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -125,6 +126,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# threads hashing the passwords of an admin users import (users.tasks.import_users)
+USER_IMPORT_HASH_THREADS = env.int("USER_IMPORT_HASH_THREADS", default=os.cpu_count() or 2)
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
 PASSWORD_RESET_URL = env.str(
     "PASSWORD_RESET_URL", default="http://127.0.0.1:8000/reset-password?uid={uid}&token={token}"
@@ -155,6 +158,16 @@ STORAGES = {
             if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
+    },
+    # users files waiting for their import job (plaintext passwords until the job deletes them):
+    # private, owner-only; the scheduler that runs the job must see the same directory
+    "user_imports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env.path("USER_IMPORT_ROOT", default=BASE_DIR / "private" / "user_imports"),
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
     },
 }
 

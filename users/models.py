@@ -222,3 +222,44 @@ class UserAPIHitLog(models.Model):
 
     def __str__(self):
         return f"{self.method} {self.api_name} {self.status_code}"
+
+
+def user_import_storage():
+    # the uploaded file holds plaintext passwords: kept outside MEDIA_ROOT, owner-only, and
+    # deleted as soon as its job ends
+    from django.core.files.storage import storages
+
+    return storages["user_imports"]
+
+
+class UserImportJob(models.Model):
+    """A confirmed users file, imported by a background task (users.tasks.import_users)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    file = models.FileField(upload_to="", storage=user_import_storage, blank=True)
+    file_name = models.CharField("uploaded file", max_length=255)
+    file_format = models.CharField(max_length=16)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # rows in the file; processed counts the rows prepared (validated, password hashed), the slow
+    # part: the users are then written in one transaction, which shows only once it commits
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "user import"
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"import #{self.pk} of {self.file_name} ({self.status})"
