@@ -3,14 +3,19 @@ import json
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 from import_export import resources
 from import_export.admin import ExportMixin, ImportMixin
 
 from project.admin_pagination import EstimatedCountPaginator
 from users import services
-from users.models import ConflictingUserSyncLog, User, UserAPIHitLog
-from users.resources import SuperuserUserImportResource, UserImportResource
+from users.models import ConflictingUserSyncLog, User, UserAPIHitLog, UserImportJob
+from users.resources import IMPORT_FORMATS, user_import_resource_class_for
 
 PRIVILEGE_FIELDS = ["is_staff", "is_superuser", "groups", "user_permissions"]
 
@@ -71,11 +76,46 @@ class UserAdmin(AuditlogHistoryAdminMixin, ImportMixin, DjangoUserAdmin):
         super().save_model(request, obj, form, change)
 
     # -- import ---------------------------------------------------------------------------------
+    import_formats = IMPORT_FORMATS
+    import_template_name = "admin/users/user/import.html"
+
     def get_import_resource_classes(self, request):
-        return [SuperuserUserImportResource if request.user.is_superuser else UserImportResource]
+        return [user_import_resource_class_for(request.user)]
 
     def has_import_permission(self, request):
         return request.user.has_perm("users.add_user")
+
+    @method_decorator(require_POST)
+    def process_import(self, request, **kwargs):
+        """Confirm: queue the previewed file as a background import job, then show that job."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        confirm_form = self.create_confirm_form(request)
+        if not confirm_form.is_valid():
+            return super().process_import(request, **kwargs)
+        input_format = self.get_import_formats()[int(confirm_form.cleaned_data["format"])](encoding=self.from_encoding)
+        tmp_storage = self.get_tmp_storage_class()(
+            name=confirm_form.cleaned_data["import_file_name"],
+            encoding=None if input_format.is_binary() else self.from_encoding,
+            read_mode=input_format.get_read_mode(),
+            **self.get_tmp_storage_class_kwargs(),
+        )
+        data = tmp_storage.read()
+        tmp_storage.remove()
+        job = services.user_import_job_create(
+            content=data if isinstance(data, bytes) else data.encode("utf-8"),
+            file_name=confirm_form.cleaned_data["original_file_name"],
+            file_format=input_format.get_extension(),
+            total=len(input_format.create_dataset(data)),
+            created_by=request.user,
+        )
+        self.message_user(
+            request,
+            f"Import of {job.file_name} queued ({job.total} rows): its progress shows below. "
+            f"Users are written all at once when every row is ready, or none if one fails.",
+            messages.SUCCESS,
+        )
+        return redirect(reverse("admin:users_userimportjob_change", args=[job.pk]))
 
     # -- actions --------------------------------------------------------------------------------
     def has_manage_tokens_permission(self, request):
@@ -91,6 +131,50 @@ class UserAdmin(AuditlogHistoryAdminMixin, ImportMixin, DjangoUserAdmin):
             f"their access tokens rejected from now on.",
             messages.SUCCESS,
         )
+
+
+@admin.register(UserImportJob)
+class UserImportJobAdmin(admin.ModelAdmin):
+    """Read-only: import jobs are created by the user import's confirm step."""
+
+    # reloads itself while the job is queued or running
+    change_form_template = "admin/users/userimportjob/change_form.html"
+    list_display = ["id", "file_name", "status", "progress", "created_by", "created_at", "finished_at"]
+    list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["created_by"]
+    ordering = ["-id"]
+    fields = [
+        "file_name", "status", "progress", "total", "processed", "error_text", "created_by", "created_at",
+        "started_at", "finished_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        if obj.status == UserImportJob.Status.RUNNING and obj.total and obj.processed >= obj.total:
+            return f"writing {obj.total} users in one transaction"
+        if obj.status == UserImportJob.Status.RUNNING:
+            return f"preparing (passwords hashed): {obj.processed} of {obj.total}"
+        if obj.status == UserImportJob.Status.DONE:
+            return f"{obj.processed} users imported"
+        return obj.get_status_display()
+
+    @admin.display(description="error")
+    def error_text(self, obj):
+        return format_html("<pre>{}</pre>", obj.error) if obj.error else "-"
+
+    def has_view_permission(self, request, obj=None):
+        # whoever may import sees the import jobs
+        return super().has_view_permission(request, obj) or request.user.has_perm("users.add_user")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class ConflictReasonFilter(admin.SimpleListFilter):

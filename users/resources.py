@@ -1,36 +1,71 @@
-"""CSV/XLSX import of users (django-import-export), validated as the API validates a new user."""
+"""CSV/XLSX import of users (django-import-export): reading and validating a file as the API
+validates a new user. Nothing is saved here: the admin's preview shows what this finds, and the
+confirmed file is written by a background job (users.services.user_import_job_run)."""
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from import_export import fields, resources
+from import_export.formats.base_formats import CSV, XLSX
 
 from users.models import User
 
+IMPORT_FORMATS = [CSV, XLSX]
 IMPORT_FIELDS = (
     "username", "email", "first_name", "middle_name", "last_name", "user_type", "gender", "phone_no",
     "dob", "nationality", "address", "session", "semester", "stream", "course",
 )
 # privileges are granted only by superusers, so only their imports may carry them
 PRIVILEGED_FIELDS = ("is_active", "is_staff", "is_superuser")
+USERNAME_TAKEN = User._meta.get_field("username").error_messages["unique"]
+# usernames looked up per query when checking which already exist
+USERNAME_LOOKUP_CHUNK = 1000
+
+
+def import_format_for(*, extension: str):
+    return next(fmt for fmt in IMPORT_FORMATS if fmt().get_extension() == extension)
+
+
+def _username_key(username: str) -> str:
+    # MariaDB's utf8mb4_unicode_ci unique index (and Django's user-creation form) treat usernames
+    # that differ only in case as the same one
+    return username.casefold()
 
 
 class UserImportResource(resources.ModelResource):
-    """Creates users only (an existing username is an error, as in the API). Each user is saved
-    once through User.save(), so its post_save signal writes exactly one outbox message."""
+    """Creates users only: a username that exists, or repeats within the file, is an error.
 
-    # read from the file, validated, then hashed: never stored as given
+    Each row is validated without touching the database: the usernames that already exist are
+    read once per file, and passwords are checked but not hashed (the job hashes them).
+    """
+
+    # read from the file and validated; hashed only by the job, never stored as given
     password = fields.Field(attribute=None, column_name="password")
 
     class Meta:
         model = User
         fields = IMPORT_FIELDS + ("password",)
         import_id_fields = ["username"]
-        # create-only: never look existing rows up (validate_unique reports the username taken)
+        # create-only: never look existing rows up one by one (before_import reads them at once)
         force_init_instance = True
-        use_transactions = True
         skip_diff = True
-        # one save per row: bulk_create would bypass User.save (user_code, outbox message)
-        use_bulk = False
+        # no savepoint per row: nothing is saved row by row
+        use_bulk = True
+        # the job reads the validated instances from the result
+        store_instance = True
+
+    def before_import(self, dataset, **kwargs):
+        super().before_import(dataset, **kwargs)
+        self._usernames_seen: set[str] = set()
+        usernames = (
+            [str(name).strip() for name in dataset["username"] if name] if "username" in dataset.headers else []
+        )
+        self._usernames_taken = {
+            _username_key(name)
+            for start in range(0, len(usernames), USERNAME_LOOKUP_CHUNK)
+            for name in User.objects.filter(
+                username__in=usernames[start:start + USERNAME_LOOKUP_CHUNK]
+            ).values_list("username", flat=True)
+        }
 
     def import_instance(self, instance, row, **kwargs):
         super().import_instance(instance, row, **kwargs)
@@ -45,20 +80,26 @@ class UserImportResource(resources.ModelResource):
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         errors = dict(import_validation_errors or {})
         try:
-            # the password is checked above and set (hashed) at save; user_code is allocated then
-            instance.full_clean(exclude=[*errors, "password", "user_code"], validate_unique=validate_unique)
+            # the password is checked above and hashed by the job; user_code is allocated then;
+            # uniqueness is checked against the usernames read in before_import
+            instance.full_clean(
+                exclude=[*errors, "password", "user_code"], validate_unique=False, validate_constraints=False
+            )
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
+        if instance.username and "username" not in errors:
+            key = _username_key(instance.username)
+            if key in self._usernames_taken or key in self._usernames_seen:
+                errors["username"] = [USERNAME_TAKEN]
+            self._usernames_seen.add(key)
         if errors:
             raise ValidationError(errors)
 
+    def save_instance(self, instance, is_create, row, **kwargs):
+        # validation only: the instance stays in the row result for the job to write
+        self.before_save_instance(instance, row, **kwargs)
+
     def before_save_instance(self, instance, row, **kwargs):
-        plain = getattr(instance, "_import_password", "")
-        if kwargs.get("dry_run") or not plain:
-            # the preview is rolled back: no need to pay for hashing
-            instance.set_unusable_password()
-        else:
-            instance.set_password(plain)
         actor = kwargs.get("user")
         if actor is not None and actor.is_authenticated:
             instance.registered_by = instance.updated_by = actor
@@ -67,3 +108,7 @@ class UserImportResource(resources.ModelResource):
 class SuperuserUserImportResource(UserImportResource):
     class Meta(UserImportResource.Meta):
         fields = IMPORT_FIELDS + PRIVILEGED_FIELDS + ("password",)
+
+
+def user_import_resource_class_for(user) -> type[UserImportResource]:
+    return SuperuserUserImportResource if user is not None and user.is_superuser else UserImportResource

@@ -1,11 +1,17 @@
 """Business operations on users and their tokens. Views, admin and commands call these."""
 
 import json
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 
+from auditlog.context import set_actor
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
@@ -16,9 +22,12 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from project.audit import audit_bulk
 from project.batching import delete_in_batches
-from users.models import User
+from users.models import User, UserImportJob, user_codes_allocate
+from users.resources import import_format_for, user_import_resource_class_for
 from users.selectors import user_get_active_by_email
 from users.tokens import token_pair_for_user
+
+logger = logging.getLogger(__name__)
 
 
 def user_create(*, data: dict, created_by: User | None = None) -> User:
@@ -215,3 +224,107 @@ def sync_conflict_apply_again(*, conflict, actor: User | None) -> str:
 def sync_conflicts_resolve(*, queryset, actor: User | None) -> int:
     """Mark the open conflicts among `queryset` resolved by `actor`: one UPDATE."""
     return queryset.filter(resolved=False).update(resolved=True, resolved_at=timezone.now(), resolved_by=actor)
+
+
+# invalid rows listed in a failed import job's error text; the rest are counted
+USER_IMPORT_ERRORS_SHOWN = 100
+
+
+class UserImportInvalid(Exception):
+    """The file does not validate (any more): nothing is written."""
+
+
+def user_import_job_create(*, content: bytes, file_name: str, file_format: str, total: int,
+                           created_by: User) -> UserImportJob:
+    """Store a previewed users file and queue the background task that imports it."""
+    from users.tasks import import_users  # users.tasks calls into this module
+
+    with transaction.atomic():
+        job = UserImportJob(file_name=file_name[:255], file_format=file_format, total=total, created_by=created_by)
+        job.file.save(f"{uuid.uuid4().hex}.{file_format}", ContentFile(content), save=False)
+        job.save()
+        import_users(job.pk, verbose_name=f"user import #{job.pk}", creator=created_by)
+    return job
+
+
+def user_import_job_run(*, job_id: int) -> UserImportJob | None:
+    """Import a queued job's file: validate every row as the preview did, hash the passwords on
+    all cores, then write every user in one transaction (each through User.save, so its
+    post_save signal writes its one outbox message). Any error writes nothing and is recorded
+    on the job. The file, which holds plaintext passwords, is deleted however the job ends."""
+    claimed = UserImportJob.objects.filter(
+        pk=job_id, status__in=[UserImportJob.Status.QUEUED, UserImportJob.Status.RUNNING]
+    ).update(status=UserImportJob.Status.RUNNING, started_at=timezone.now(), processed=0, error="")
+    if not claimed:
+        return UserImportJob.objects.filter(pk=job_id).first()
+    job = UserImportJob.objects.get(pk=job_id)
+    try:
+        users = _user_import_validate(job=job)
+        _user_import_hash_passwords(job=job, users=users)
+        _user_import_write(job=job, users=users)
+        job.status, job.processed = UserImportJob.Status.DONE, len(users)
+    except UserImportInvalid as exc:
+        job.status, job.error = UserImportJob.Status.FAILED, str(exc)
+    except Exception as exc:
+        logger.exception("user import #%s failed", job.pk)
+        job.status, job.error = UserImportJob.Status.FAILED, f"{type(exc).__name__}: {exc}"
+    finally:
+        if job.file:
+            job.file.delete(save=False)
+        job.file = ""
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "processed", "total", "error", "file", "finished_at"])
+    return job
+
+
+def _user_import_validate(*, job: UserImportJob) -> list[User]:
+    input_format = import_format_for(extension=job.file_format)()
+    with job.file.open("rb") as stored:
+        data = stored.read()
+    if not input_format.is_binary():
+        data = data.decode("utf-8-sig")
+    dataset = input_format.create_dataset(data)
+    job.total = len(dataset)
+    UserImportJob.objects.filter(pk=job.pk).update(total=job.total)
+    resource = user_import_resource_class_for(job.created_by)()
+    # a dry run: the resource validates and keeps the instances, it saves nothing
+    result = resource.import_data(dataset, dry_run=True, raise_errors=False, user=job.created_by)
+    if result.has_errors():
+        raise UserImportInvalid("; ".join(str(error.error) for error in result.base_errors) or "the file could not be read")
+    if result.has_validation_errors():
+        lines = [
+            f"Row {row.number}: " + "; ".join(
+                f"{field}: {' '.join(messages)}" for field, messages in row.error_dict.items()
+            )
+            for row in result.invalid_rows[:USER_IMPORT_ERRORS_SHOWN]
+        ]
+        hidden = len(result.invalid_rows) - len(lines)
+        if hidden > 0:
+            lines.append(f"… and {hidden} more invalid rows.")
+        raise UserImportInvalid("\n".join(lines))
+    return [row.instance for row in result.valid_rows()]
+
+
+def _user_import_hash_passwords(*, job: UserImportJob, users: list[User]) -> None:
+    """Hash on settings.USER_IMPORT_HASH_THREADS threads (PBKDF2 runs in hashlib with the GIL
+    released), writing the progress about a hundred times."""
+    step = max(100, len(users) // 100)
+    plain = [user.__dict__.pop("_import_password", "") or None for user in users]
+    with ThreadPoolExecutor(max_workers=settings.USER_IMPORT_HASH_THREADS) as pool:
+        for done, (user, hashed) in enumerate(zip(users, pool.map(make_password, plain)), 1):
+            # an empty password makes an unusable one, as the API does
+            user.password = hashed
+            if done % step == 0:
+                UserImportJob.objects.filter(pk=job.pk).update(processed=done)
+
+
+def _user_import_write(*, job: UserImportJob, users: list[User]) -> None:
+    number = 0
+    try:
+        with set_actor(job.created_by), transaction.atomic():
+            for number, (user, code) in enumerate(zip(users, user_codes_allocate(count=len(users))), 1):
+                user.user_code = code
+                user.save(force_insert=True)
+    except Exception as exc:
+        username = users[number - 1].username if number else ""
+        raise UserImportInvalid(f"Row {number} ({username}): {type(exc).__name__}: {exc}; nothing was imported.") from exc

@@ -1,4 +1,5 @@
-"""The users app's recurring housekeeping (registered in project/registered_tasks.py)."""
+"""The users app's background tasks: recurring housekeeping (registered in
+project/registered_tasks.py) and the admin's users imports."""
 
 import logging
 from datetime import timedelta
@@ -8,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from users.api_hits import api_hits_purge
-from users.services import tokens_flush_expired
+from users.services import tokens_flush_expired, user_import_job_run
 
 logger = logging.getLogger(__name__)
 
@@ -26,3 +27,11 @@ def purge_old_api_hits():
     older_than = timezone.now() - timedelta(days=settings.API_HIT_RETENTION_DAYS)
     deleted = api_hits_purge(older_than=older_than, batch_size=settings.HOUSEKEEPING_BATCH_SIZE)
     logger.info("purged %d API hits older than %d days", deleted, settings.API_HIT_RETENTION_DAYS)
+
+
+@background
+def import_users(job_id):
+    """A confirmed admin users import (queued by user_import_job_create)."""
+    job = user_import_job_run(job_id=job_id)
+    if job is not None:
+        logger.info("user import #%s %s: %s of %s rows", job.pk, job.status, job.processed, job.total)
