@@ -179,6 +179,20 @@ def test_importer_sees_the_job_page_with_its_progress(client, importer, queue_jo
     assert "1 users imported" in response.content.decode()
 
 
+@pytest.mark.parametrize(("password", "shown"), [
+    ("Quiet-Harbor-Lantern-42", "job-one"),
+    ("48213759106", "This password is entirely numeric"),
+], ids=["valid", "invalid"])
+def test_preview_page_never_shows_a_password(client, importer, password, shown):
+    client.force_login(importer)
+
+    response = client.post(IMPORT, {"import_file": SimpleUploadedFile("users.csv", csv_bytes([row("job-one", password)])),
+                                    "format": "0"})
+
+    assert shown in response.content.decode()
+    assert password not in response.content.decode()
+
+
 def test_preview_of_10000_rows_completes(client, importer):
     rows = [row(f"bulk-{n:05d}") for n in range(10_000)]
     upload = SimpleUploadedFile("users.csv", csv_bytes(rows))
@@ -190,5 +204,7 @@ def test_preview_of_10000_rows_completes(client, importer):
 
     print(f"preview of 10,000 rows: {elapsed:.2f} s")
     assert response.context["confirm_form"] is not None
+    assert "bulk-00099" in response.content.decode()
+    assert "bulk-00100" not in response.content.decode()
     assert len(response.context["result"].valid_rows()) == 10_000
     assert not User.objects.filter(username__startswith="bulk-").exists()
