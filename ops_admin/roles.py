@@ -10,6 +10,7 @@ VIEW_EVERYTHING = (
     ("users", "view_user"),
     ("users", "view_userapihitlog"),
     ("users", "view_conflictingusersynclog"),
+    ("users", "view_userimportjob"),
     ("pubsub", "view_queuepublishhistory"),
     ("pubsub", "view_workerheartbeat"),
     ("token_blacklist", "view_outstandingtoken"),
@@ -61,8 +62,11 @@ def roles_apply(*, apps) -> None:
     Permission = apps.get_model("auth", "Permission")
     for name, wanted in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=name)
+        # a migration older than a permission's model grants what exists at its point in history;
+        # the later migration that re-applies the table grants the rest
         permissions = [
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            permission
             for app_label, codename in wanted
+            if (permission := Permission.objects.filter(content_type__app_label=app_label, codename=codename).first())
         ]
         group.permissions.set(permissions)
