@@ -4,6 +4,7 @@ from background_task.models import CompletedTask, Task
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from project.admin_readonly import ReadOnlyAdminMixin
 from project.admin_pagination import EstimatedCountPaginator
 from scheduler.services import tasks_run_now
 
@@ -29,7 +30,7 @@ class FailedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class TaskAdminBase(admin.ModelAdmin):
+class TaskAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["task_name", "run_at", "attempts", "failed_at", "error_summary", "locked_by", "queue"]
     list_filter = [FailedFilter, "task_name", "queue", ("run_at", admin.DateFieldListFilter)]
     search_fields = ["task_name", "last_error"]
@@ -56,16 +57,6 @@ class TaskAdminBase(admin.ModelAdmin):
     @admin.display(description="last error")
     def last_error_block(self, obj):
         return format_html('<pre class="text-danger">{}</pre>', obj.last_error or "—")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Task)
 class TaskAdmin(TaskAdminBase):

@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from project.admin_readonly import ReadOnlyModelAdmin
 from project.admin_pagination import EstimatedCountPaginator
 from users.services import tokens_blacklist, tokens_flush_expired
 
@@ -18,17 +19,6 @@ FLUSH_NOW_LIMIT = 100_000
 for model in (OutstandingToken, BlacklistedToken):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ExpiredFilter(admin.SimpleListFilter):
@@ -62,7 +52,7 @@ class BlacklistedFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutstandingToken)
-class OutstandingTokenAdmin(ReadOnlyAdmin):
+class OutstandingTokenAdmin(ReadOnlyModelAdmin):
     change_list_template = "admin/token_blacklist/outstandingtoken/change_list.html"
     list_display = ["jti", "user", "created_at", "expires_at", "is_blacklisted"]
     list_filter = [ExpiredFilter, BlacklistedFilter, ("created_at", admin.DateFieldListFilter)]
@@ -116,7 +106,7 @@ class OutstandingTokenAdmin(ReadOnlyAdmin):
 
 
 @admin.register(BlacklistedToken)
-class BlacklistedTokenAdmin(ReadOnlyAdmin):
+class BlacklistedTokenAdmin(ReadOnlyModelAdmin):
     list_display = ["token_jti", "token_user", "token_created_at", "token_expires_at", "blacklisted_at"]
     list_filter = [("blacklisted_at", admin.DateFieldListFilter)]
     list_select_related = ["token__user"]

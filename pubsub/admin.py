@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from import_export import resources
 from import_export.admin import ExportMixin
 
+from project.admin_readonly import ReadOnlyAdminMixin
 from project.admin_pagination import EstimatedCountPaginator
 from pubsub import services
 from pubsub.broker import BrokerUnavailable
@@ -66,7 +67,7 @@ class StatusFilter(admin.ChoicesFieldListFilter):
 
 
 @admin.register(QueuePublishHistory)
-class QueuePublishHistoryAdmin(AuditlogHistoryAdminMixin, ExportMixin, admin.ModelAdmin):
+class QueuePublishHistoryAdmin(ReadOnlyAdminMixin, AuditlogHistoryAdminMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [QueuePublishHistoryResource]
     # import-export wraps change_list_template in its own; this one extends the export list itself
     import_export_change_list_template = "admin/pubsub/queuepublishhistory/change_list.html"
@@ -99,16 +100,6 @@ class QueuePublishHistoryAdmin(AuditlogHistoryAdminMixin, ExportMixin, admin.Mod
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields if f.name != "message_body_json"] + ["payload"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # rows change through the actions, each with its own permission
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
@@ -170,7 +161,6 @@ class QueuePublishHistoryAdmin(AuditlogHistoryAdminMixin, ExportMixin, admin.Mod
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "can_publish_now": self.has_publish_permission(request)}
         return super().changelist_view(request, extra_context)
-
 
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):

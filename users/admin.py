@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from import_export import resources
 from import_export.admin import ExportMixin, ImportMixin
 
+from project.admin_readonly import ReadOnlyAdminMixin
 from project.admin_pagination import EstimatedCountPaginator
 from users import services
 from users.models import ConflictingUserSyncLog, User, UserAPIHitLog, UserImportJob
@@ -134,7 +135,7 @@ class UserAdmin(AuditlogHistoryAdminMixin, ImportMixin, DjangoUserAdmin):
 
 
 @admin.register(UserImportJob)
-class UserImportJobAdmin(admin.ModelAdmin):
+class UserImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: import jobs are created by the user import's confirm step."""
 
     # reloads itself while the job is queued or running
@@ -167,16 +168,6 @@ class UserImportJobAdmin(admin.ModelAdmin):
         # whoever may import sees the import jobs
         return super().has_view_permission(request, obj) or request.user.has_perm("users.add_user")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class ConflictReasonFilter(admin.SimpleListFilter):
     """The kinds of reason users/sync.py writes, matched on their fixed wording."""
 
@@ -201,7 +192,7 @@ class ConflictReasonFilter(admin.SimpleListFilter):
 
 
 @admin.register(ConflictingUserSyncLog)
-class ConflictingUserSyncLogAdmin(admin.ModelAdmin):
+class ConflictingUserSyncLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "created_at", "message_type", "source", "reason", "resolved", "resolved_by"]
     list_display_links = ["id", "created_at"]
     list_filter = ["resolved", ConflictReasonFilter, ("created_at", admin.DateFieldListFilter), "message_type"]
@@ -226,15 +217,6 @@ class ConflictingUserSyncLogAdmin(admin.ModelAdmin):
             pretty = obj.raw_body
         return format_html("<pre>{}</pre>", pretty)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def has_apply_permission(self, request):
         return request.user.has_perm("users.apply_conflictingusersynclog")
 
@@ -255,7 +237,6 @@ class ConflictingUserSyncLogAdmin(admin.ModelAdmin):
     def mark_resolved(self, request, queryset):
         changed = services.sync_conflicts_resolve(queryset=queryset, actor=request.user)
         self.message_user(request, f"{changed} conflict(s) marked resolved.", messages.SUCCESS)
-
 
 class StatusClassFilter(admin.SimpleListFilter):
     title = "status class"
@@ -283,7 +264,7 @@ class UserAPIHitLogResource(resources.ModelResource):
 
 
 @admin.register(UserAPIHitLog)
-class UserAPIHitLogAdmin(ExportMixin, admin.ModelAdmin):
+class UserAPIHitLogAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
     """Read-only: hits are evidence (auditors read them, nobody edits them)."""
 
     resource_classes = [UserAPIHitLogResource]
@@ -296,15 +277,6 @@ class UserAPIHitLogAdmin(ExportMixin, admin.ModelAdmin):
     # the table is large: no COUNT(*) over all of it on every page
     paginator = EstimatedCountPaginator
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
