@@ -60,6 +60,10 @@ def main():
         bare_rate = len(payloads) / (time.perf_counter() - started)
         connection.close()
 
+        # context: the same messages published from memory with confirms, as the relay must (its
+        # Publishers, batches in flight on OUTBOX_PUBLISH_CONNECTIONS connections, no database)
+        confirmed_rate = _confirmed_rate(sample)
+
         # baseline 2: the original relay: a new connection and a transaction per message
         started = time.perf_counter()
         for body, props in payloads[: args.per_message_n]:
@@ -76,9 +80,44 @@ def main():
 
     print(
         f"relay: {relay_rate:,.0f} msg/s = {relay_rate / bare_rate:.2f}x unconfirmed ({bare_rate:,.0f} msg/s), "
-        f"{relay_rate / per_message_rate:.1f}x connection-per-message ({per_message_rate:,.0f} msg/s); "
+        f"{relay_rate / per_message_rate:.1f}x connection-per-message ({per_message_rate:,.0f} msg/s), "
+        f"{relay_rate / confirmed_rate:.2f}x confirmed publishing from memory ({confirmed_rate:,.0f} msg/s); "
         f"n={args.n} (targets 0.5x, 30x)"
     )
+
+
+def _confirmed_rate(rows) -> float:
+    import threading
+
+    from django.conf import settings
+
+    from pubsub.broker import Publisher
+
+    rows = list(rows)  # fetched before the clock starts
+    batches = [rows[i : i + settings.OUTBOX_BATCH_SIZE] for i in range(0, len(rows), settings.OUTBOX_BATCH_SIZE)]
+    publishers = [Publisher() for _ in range(settings.OUTBOX_PUBLISH_CONNECTIONS)]
+    for publisher in publishers:
+        publisher.open()
+    lock = threading.Lock()
+
+    def publish_all(publisher):
+        while True:
+            with lock:
+                if not batches:
+                    return
+                batch = batches.pop()
+            publisher.publish_batch(batch)
+
+    threads = [threading.Thread(target=publish_all, args=(p,)) for p in publishers]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rate = len(rows) / (time.perf_counter() - started)
+    for publisher in publishers:
+        publisher.close()
+    return rate
 
 
 def _url():
