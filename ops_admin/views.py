@@ -1,20 +1,18 @@
 """The dashboard's worker buttons: each a POST that checks its permission on the server, runs one
 bounded service call in the request and tells the result as an admin message."""
 
-from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from pubsub.broker import BrokerUnavailable
 from pubsub.services import deadletter_drain_now, outbox_publish_due_now
 from scheduler.services import tasks_run_due
-from users.api_hits import api_hits_purge
+from users.api_hits import api_hits_purge_expired
 from users.services import tokens_flush_expired
 
 # bounds of one button press: the request must end well within a proxy's timeout
@@ -77,11 +75,7 @@ def flush_tokens_now(request):
 
 @worker_button("ops_admin.purge_api_hits")
 def purge_api_hits_now(request):
-    days = settings.API_HIT_RETENTION_DAYS
-    if not days:
+    deleted = api_hits_purge_expired(limit=DELETE_LIMIT)
+    if deleted is None:
         return messages.INFO, "API hits are kept forever (API_HIT_RETENTION_DAYS=0): nothing purged."
-    deleted = api_hits_purge(
-        older_than=timezone.now() - timedelta(days=days),
-        batch_size=settings.HOUSEKEEPING_BATCH_SIZE, limit=DELETE_LIMIT,
-    )
-    return messages.SUCCESS, f"Purged {deleted} API hit(s) older than {days} days."
+    return messages.SUCCESS, f"Purged {deleted} API hit(s) older than {settings.API_HIT_RETENTION_DAYS} days."

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -75,6 +76,17 @@ def outbox_enqueue_coalesced(
     # forget the row once committed; a rolled-back row just fails the UPDATE above next time
     transaction.on_commit(lambda: pending.pop(slot, None), using=using)
     return row
+
+
+def outbox_purge_expired() -> int | None:
+    """Apply the retention policy: delete rows published more than OUTBOX_RETENTION_DAYS ago.
+    Returns how many were deleted, or None when retention is off (0 keeps them)."""
+    days = setting("OUTBOX_RETENTION_DAYS")
+    if not days:
+        return None
+    return outbox_purge_published(
+        older_than=timezone.now() - timedelta(days=days), batch_size=setting("HOUSEKEEPING_BATCH_SIZE")
+    )
 
 
 def outbox_purge_published(*, older_than, batch_size: int) -> int:

@@ -23,13 +23,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache, lru_cache
 from types import SimpleNamespace
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, close_old_connections, connections
+from django.utils import timezone
 from ipware import get_client_ip
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from user_agents import parse as parse_user_agent
@@ -223,6 +224,17 @@ def api_hits_purge(*, older_than: datetime, batch_size: int, limit: int | None =
     most about `limit` when given."""
     return delete_in_batches(
         UserAPIHitLog.objects.filter(timestamp__lt=older_than), batch_size=batch_size, limit=limit
+    )
+
+
+def api_hits_purge_expired(*, limit: int | None = None) -> int | None:
+    """Apply the retention policy: delete hits older than API_HIT_RETENTION_DAYS. Returns how
+    many were deleted, or None when retention is off (0 keeps hits forever)."""
+    days = settings.API_HIT_RETENTION_DAYS
+    if not days:
+        return None
+    return api_hits_purge(
+        older_than=timezone.now() - timedelta(days=days), batch_size=settings.HOUSEKEEPING_BATCH_SIZE, limit=limit
     )
 
 

@@ -2,13 +2,11 @@
 project/registered_tasks.py) and the admin's users imports."""
 
 import logging
-from datetime import timedelta
 
 from background_task import background
 from django.conf import settings
-from django.utils import timezone
 
-from users.api_hits import api_hits_purge
+from users.api_hits import api_hits_purge_expired
 from users.services import tokens_flush_expired, user_import_job_run
 
 logger = logging.getLogger(__name__)
@@ -22,11 +20,9 @@ def flush_expired_tokens():
 
 @background
 def purge_old_api_hits():
-    if not settings.API_HIT_RETENTION_DAYS:
-        return
-    older_than = timezone.now() - timedelta(days=settings.API_HIT_RETENTION_DAYS)
-    deleted = api_hits_purge(older_than=older_than, batch_size=settings.HOUSEKEEPING_BATCH_SIZE)
-    logger.info("purged %d API hits older than %d days", deleted, settings.API_HIT_RETENTION_DAYS)
+    deleted = api_hits_purge_expired()
+    if deleted is not None:
+        logger.info("purged %d API hits older than %d days", deleted, settings.API_HIT_RETENTION_DAYS)
 
 
 @background

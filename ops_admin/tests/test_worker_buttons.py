@@ -29,7 +29,7 @@ BUTTONS = [
     ("drain_deadletters_now", "ops_admin.run_workers", "deadletter_drain_now"),
     ("run_scheduled_tasks_now", "ops_admin.run_scheduled_tasks", "tasks_run_due"),
     ("flush_tokens_now", "ops_admin.flush_tokens", "tokens_flush_expired"),
-    ("purge_api_hits_now", "ops_admin.purge_api_hits", "api_hits_purge"),
+    ("purge_api_hits_now", "ops_admin.purge_api_hits", "api_hits_purge_expired"),
 ]
 button_names = [name for name, _, _ in BUTTONS]
 # what each service returns when nothing was there to do
@@ -38,7 +38,7 @@ NOTHING_DONE = {
     "deadletter_drain_now": (0, 0),
     "tasks_run_due": DueTasksRun(ran=0, failed=0, left=0),
     "tokens_flush_expired": 0,
-    "api_hits_purge": 0,
+    "api_hits_purge_expired": 0,
 }
 
 
