@@ -16,3 +16,8 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
 ]
+
+handler400 = "project.error_views.bad_request"
+handler403 = "project.error_views.permission_denied"
+handler404 = "project.error_views.page_not_found"
+handler500 = "project.error_views.server_error"
