@@ -6,4 +6,4 @@ class UsersConfig(AppConfig):
     verbose_name = "Users"
 
     def ready(self):
-        from users import signals  # noqa: F401  (connects the outbox signal)
+        from users import checks, signals  # noqa: F401  (registers the deploy check, connects the outbox signal)

@@ -1,9 +1,12 @@
-"""The production profile: DEBUG off refuses the dev secret and passes `check --deploy`."""
+"""The production profile: DEBUG off refuses the dev secret, passes `check --deploy`, and the
+database check refuses the development credentials."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,3 +34,23 @@ def test_check_deploy_is_clean_in_the_production_profile():
 def test_debug_on_accepts_the_development_secret_key():
     result = _manage("check", DEBUG="1")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db
+def test_the_deploy_check_refuses_the_development_superuser_password(django_user_model):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    django_user_model.objects.create_superuser(username="admin", password="admin", email="admin@localhost")
+
+    with pytest.raises(SystemCheckError, match="users.E001"):
+        call_command("check", "--deploy", "--database", "default", "--fail-level", "ERROR")
+
+
+@pytest.mark.django_db
+def test_the_deploy_check_accepts_the_admin_account_once_its_password_is_changed(django_user_model):
+    from django.core.management import call_command
+
+    django_user_model.objects.create_superuser(username="admin", password="a-long-Unique-passphrase-9", email="a@x.io")
+
+    call_command("check", "--database", "default", "--tag", "database", "--deploy", "--fail-level", "ERROR")
