@@ -23,7 +23,11 @@ DATABASE_DOWN_ERRORS = (OperationalError, InterfaceError)
 
 
 def configure_daemon_logging(name: str) -> None:
-    """Add a rotating logs/<name>.log beside the console handler from settings.LOGGING."""
+    """Add a rotating logs/<name>.log beside the console handler from settings.LOGGING, unless
+    the settings already give this process a log file (LOG_FILE: `<command>.log` for a daemon
+    started by manage.py, or one per instance when several run on a host)."""
+    if getattr(settings, "LOG_FILE", ""):
+        return
     log_dir = Path(getattr(settings, "LOG_DIR", settings.BASE_DIR / "logs"))
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / f"{name}.log"
