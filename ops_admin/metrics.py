@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client import CollectorRegistry
@@ -136,8 +137,21 @@ registry = CollectorRegistry(auto_describe=False)
 registry.register(OpsConsoleCollector())
 
 
+def _scraper_allowed(request) -> bool:
+    """With METRICS_TOKEN set, only a scraper sending it as a bearer token reads the metrics."""
+    token = settings.METRICS_TOKEN
+    if not token:
+        return True
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and constant_time_compare(given.strip(), token)
+
+
 @never_cache
 @require_safe
 def metrics(request):
+    if not _scraper_allowed(request):
+        response = HttpResponse("metrics need the scraper's bearer token\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))
     return HttpResponse(encode(registry), content_type=content_type)

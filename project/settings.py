@@ -302,6 +302,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 READINESS_TIMEOUT_SECS = env.float("READINESS_TIMEOUT_SECS", default=2.0)
 # /metrics reports API requests (count by status, latency) over this many recent seconds
 METRICS_API_WINDOW_SECS = env.int("METRICS_API_WINDOW_SECS", default=60)
+# when set, /metrics answers only a scraper sending it as a bearer token (Prometheus: authorization)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Admin theme -------------------------------------------------------------------------------
 from ops_admin.theme import JAZZMIN_SETTINGS, JAZZMIN_UI_TWEAKS  # noqa: E402,F401

@@ -149,3 +149,19 @@ def test_failing_scheduled_tasks_are_counted(scrape):
 
     assert metrics[("opsconsole_scheduled_tasks_failed", frozenset({("state", "retrying")}))] == 1
     assert metrics[("opsconsole_scheduled_tasks_failed", frozenset({("state", "gave_up")}))] == 1
+
+
+def test_metrics_refuse_a_scraper_without_the_token_when_one_is_set(client, settings):
+    settings.METRICS_TOKEN = "scrape-secret-0123456789"
+
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+
+
+def test_metrics_answer_the_scraper_with_the_token(client, settings):
+    settings.METRICS_TOKEN = "scrape-secret-0123456789"
+
+    response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret-0123456789")
+
+    assert response.status_code == 200
+    assert b"opsconsole_outbox_rows" in response.content
