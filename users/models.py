@@ -155,6 +155,8 @@ class UserSyncInbox(models.Model):
     message_id = models.UUIDField(unique=True)
     source = models.CharField(max_length=255)
     outcome = models.CharField(max_length=16)
+    # sha256 of the body: the same message_id with another body is a conflict, not a redelivery
+    body_sha256 = models.CharField(max_length=64, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):

@@ -5,17 +5,23 @@ be applied (username taken, unknown user, stale update, invalid values) are conf
 ConflictingUserSyncLog for support, and recorded in the inbox like any handled message.
 """
 
+import datetime
+import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, identify_hasher
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, identify_hasher, make_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 
 from users.models import ConflictingUserSyncLog, SyncedUserLink, User, UserSyncInbox
-from users.sync_payload import PRIVILEGE_FIELDS, SYNCED_FIELDS, USER_CREATED, USER_MESSAGE_TYPES
+from users.sync_payload import (
+    KNOWN_USER_KEYS, PRIVILEGE_FIELDS, SYNCED_FIELDS, USER_CREATED, USER_MESSAGE_TYPES,
+)
 
 # never copied from another deployment: identity is local (user_code has its own sequence here)
 NOT_APPLIED = frozenset({"user_code", "registered_on", "updated_at", "profile_img"})
@@ -26,8 +32,40 @@ DUPLICATE = "duplicate"
 CONFLICT = "conflict"
 
 
+# source_id and the x-outbox-id version are stored in BIGINT columns
+BIGINT_MAX = 2**63 - 1
+# a sender's hash may cost more than ours (a newer Django raises PBKDF2's iterations every
+# release) but not so much that one login with it ties up a worker
+HASH_COST_LIMIT_FACTOR = 4
+# a \uD800-\uDFFF escape: only a lone one makes text that is not Unicode (checked when seen)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+REDACTED_NOT_A_HASH = "[removed: not a password hash]"
+REDACTED_UNKNOWN_KEY = "[removed: not on the allow-list]"
+
+
 class PoisonMessage(ValueError):
     """The message cannot be understood at all; it goes to the dead-letter queue."""
+
+
+def _short(value) -> str:
+    """A hostile value, cut short enough for a log line or a conflict reason."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def _is_bigint(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -BIGINT_MAX - 1 <= value <= BIGINT_MAX
+
+
+def _is_unicode_text(data, raw: str) -> bool:
+    """False when a \\u escape left a lone surrogate: no database column can store that."""
+    if not _SURROGATE_ESCAPE.search(raw):
+        return True
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -42,6 +80,11 @@ class SyncMessage:
     exchange: str = ""
     queue: str = ""
 
+    @property
+    def body_sha256(self) -> str:
+        """Kept in the inbox: a second body under a handled message_id is told apart from a redelivery."""
+        return hashlib.sha256(self.raw_body.encode("utf-8")).hexdigest()
+
 
 def sync_message_decode(*, body: bytes, message_id, headers: dict | None, exchange: str = "", queue: str = "") -> SyncMessage:
     if len(body) > settings.USER_SYNC_MAX_BODY_BYTES:
@@ -49,27 +92,32 @@ def sync_message_decode(*, body: bytes, message_id, headers: dict | None, exchan
     try:
         parsed_id = uuid.UUID(str(message_id))
     except ValueError:
-        raise PoisonMessage(f"message_id {message_id!r} is not a UUID") from None
+        raise PoisonMessage(f"message_id {_short(message_id)} is not a UUID") from None
     try:
         raw = body.decode("utf-8")
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PoisonMessage(f"body is not UTF-8 JSON: {exc}") from None
+    except ValueError as exc:
+        # JSONDecodeError and UnicodeDecodeError, and an integer of more digits than Python parses
+        raise PoisonMessage(f"body is not UTF-8 JSON: {str(exc)[:200]}") from None
+    except RecursionError:
+        raise PoisonMessage("body is not UTF-8 JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise PoisonMessage(f"body is a JSON {type(data).__name__}, not an object")
     message_type = data.get("type")
     if message_type not in USER_MESSAGE_TYPES:
-        raise PoisonMessage(f"unknown message type {message_type!r}")
+        raise PoisonMessage(f"unknown message type {_short(message_type)}")
+    if not _is_unicode_text(data, raw):
+        raise PoisonMessage("body is not UTF-8 JSON: a \\u escape leaves a lone surrogate")
     source, source_id, user = data.get("source"), data.get("source_id"), data.get("user")
-    if not isinstance(source, str) or not source or len(source) > 255:
+    if not isinstance(source, str) or not source or len(source) > 255 or "\x00" in source:
         raise PoisonMessage("source must be a non-empty string")
-    if not isinstance(source_id, int) or isinstance(source_id, bool):
-        raise PoisonMessage("source_id must be an integer")
+    if not _is_bigint(source_id):
+        raise PoisonMessage("source_id must be a 64-bit integer")
     if not isinstance(user, dict) or not isinstance(user.get("username"), str) or not user["username"]:
         raise PoisonMessage("user must be an object with a username")
     version = (headers or {}).get("x-outbox-id")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise PoisonMessage("header x-outbox-id (the message's version) is missing")
+    if not _is_bigint(version):
+        raise PoisonMessage("header x-outbox-id (the message's version) is missing or not a 64-bit integer")
     return SyncMessage(parsed_id, message_type, source, source_id, version, user, raw, exchange, queue)
 
 
@@ -78,22 +126,85 @@ def user_fields_from_message(message: SyncMessage, *, teachers: dict | None = No
     already fetched (the batch path), otherwise the class teacher is looked up here."""
     allowed = APPLIED_FIELDS + (PRIVILEGE_FIELDS if settings.USER_SYNC_ACCEPT_PRIVILEGES else ())
     fields = {name: message.user[name] for name in allowed if name in message.user}
-    password = fields.get("password")
-    # an unusable password ("!…", set_unusable_password) stays unusable here; anything else must be a hash
-    if password and not (isinstance(password, str) and password.startswith(UNUSABLE_PASSWORD_PREFIX)):
-        try:
-            identify_hasher(password)
-        except (ValueError, TypeError, AttributeError):
-            raise ValidationError({"password": ["is not a password hash this deployment knows"]}) from None
-    for flag in ("is_active", "is_deleted", "is_staff", "is_superuser"):
-        if flag in fields and not isinstance(fields[flag], bool):
-            raise ValidationError({flag: ["must be true or false"]})
+    errors = {name: [problem] for name, value in fields.items() if (problem := _value_problem(name, value))}
+    if errors:
+        raise ValidationError(errors)
+    if "password" in fields:
+        fields["password"] = _local_password(fields["password"])
     teacher = message.user.get("class_teacher_username")
-    if isinstance(teacher, str):
+    if isinstance(teacher, str) and "\x00" not in teacher:
         fields["class_teacher"] = (
             teachers.get(teacher) if teachers is not None else User.objects.filter(username=teacher).first()
         )
     return fields
+
+
+def _value_problem(name: str, value) -> str:
+    """What is wrong with the JSON type of a value (the model's validation checks the rest); a
+    wrong type would otherwise fail deep in the ORM and take the whole batch with it."""
+    if name == "password":
+        return "" if value is None or isinstance(value, str) else "must be a string"
+    field = User._meta.get_field(name)
+    if value is None:
+        return "" if field.null else "must not be null"
+    if isinstance(field, models.BooleanField):
+        return "" if isinstance(value, bool) else "must be true or false"
+    if not isinstance(value, str):
+        return "must be a string"
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    if isinstance(field, models.DateField):  # DateTimeField too
+        try:
+            parsed = field.to_python(value)
+            if isinstance(parsed, datetime.datetime):
+                # stored as UTC: a time near year 1 or 9999 may not convert
+                (parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)).astimezone(datetime.UTC)
+        except ValidationError:
+            return "is not a valid ISO 8601 date"
+        except (OverflowError, ValueError):
+            return "is out of range"
+    return ""
+
+
+def _local_password(password: str | None) -> str:
+    """A hash this deployment knows, within a sane cost; an empty or unusable one becomes a fresh
+    unusable password, so text after the "!" (it could be anything) is never stored."""
+    if not password or password.startswith(UNUSABLE_PASSWORD_PREFIX):
+        return make_password(None)
+    try:
+        hasher = identify_hasher(password)
+        decoded = hasher.decode(password)
+    except Exception:  # noqa: BLE001 - each hasher parses its format its own way and fails in its own way
+        raise ValidationError({"password": ["is not a password hash this deployment knows"]}) from None
+    iterations = getattr(hasher, "iterations", None)
+    if iterations and decoded.get("iterations", 0) > HASH_COST_LIMIT_FACTOR * iterations:
+        raise ValidationError({"password": [f"costs more than {HASH_COST_LIMIT_FACTOR}x this deployment's hash"]})
+    return password
+
+
+def _is_not_a_hash(password) -> bool:
+    if not isinstance(password, str):
+        return False
+    try:
+        _local_password(password)
+    except ValidationError:
+        return True
+    return False
+
+
+def conflict_raw_body(message: SyncMessage) -> str:
+    """The body kept with a conflict, for support to read and apply again: as received, unless it
+    carries a password that is no hash or keys off the allow-list (plaintext passwords, say),
+    whose values are then removed. Removed values could not have been applied anyway."""
+    user = message.user
+    bad_password = _is_not_a_hash(user.get("password"))
+    unknown = [key for key in user if key not in KNOWN_USER_KEYS]
+    if not bad_password and not unknown:
+        return message.raw_body
+    cleaned = {key: REDACTED_UNKNOWN_KEY if key in unknown else value for key, value in user.items()}
+    if bad_password:
+        cleaned["password"] = REDACTED_NOT_A_HASH
+    return json.dumps(json.loads(message.raw_body) | {"user": cleaned}, ensure_ascii=False)
 
 
 def validation_reason(exc: ValidationError) -> str:
@@ -108,17 +219,19 @@ def validation_reason(exc: ValidationError) -> str:
 def _conflict(message: SyncMessage, reason: str) -> str:
     ConflictingUserSyncLog.objects.create(
         message_id=message.message_id, message_type=message.type, exchange=message.exchange,
-        queue=message.queue, source=message.source, version=message.version, raw_body=message.raw_body, reason=reason[:500],
+        queue=message.queue, source=message.source, version=message.version,
+        raw_body=conflict_raw_body(message), reason=reason[:500],
     )
     return CONFLICT
 
 
+def different_body_reason(message: SyncMessage) -> str:
+    return f"message_id {message.message_id} was already handled with a different body: not applied"
+
+
 def _save_user(user: User, fields: dict) -> None:
     for name, value in fields.items():
-        if name == "password":
-            user.password = value or "!"
-        else:
-            setattr(user, name, value)
+        setattr(user, name, value)
     user.full_clean(exclude=["password", "user_code", "class_teacher"])
     # the change came from another deployment: don't send it back out
     user._skip_sync_message = True
@@ -149,16 +262,27 @@ def _apply(message: SyncMessage) -> str:
     return APPLIED
 
 
+def _duplicate(message: SyncMessage, handled_sha256: str) -> str:
+    """A redelivery changes nothing; another body under a handled message_id is the sender's bug,
+    kept as a conflict so it is not silently lost (rows from before the digest was kept have none)."""
+    if handled_sha256 and handled_sha256 != message.body_sha256:
+        return _conflict(message, different_body_reason(message))
+    return DUPLICATE
+
+
 def user_sync_apply(*, message: SyncMessage, record_inbox: bool = True) -> str:
     """Apply one message exactly once (inbox by message_id), all in one transaction."""
     with transaction.atomic():
         if record_inbox:
-            if UserSyncInbox.objects.filter(message_id=message.message_id).exists():
-                return DUPLICATE
+            inbox_rows = UserSyncInbox.objects.filter(message_id=message.message_id)
+            handled = inbox_rows.values_list("body_sha256", flat=True).first()
+            if handled is not None:
+                return _duplicate(message, handled)
             try:
                 with transaction.atomic():
                     inbox = UserSyncInbox.objects.create(
-                        message_id=message.message_id, source=message.source, outcome="pending"
+                        message_id=message.message_id, source=message.source, outcome="pending",
+                        body_sha256=message.body_sha256,
                     )
             except IntegrityError:
                 return DUPLICATE  # another consumer took it concurrently

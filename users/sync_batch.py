@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from users.models import ConflictingUserSyncLog, SyncedUserLink, User, UserSyncInbox, user_codes_allocate
 from users.sync import (
-    APPLIED, APPLIED_FIELDS, CONFLICT, DUPLICATE, SyncMessage, user_fields_from_message, user_sync_apply,
-    validation_reason,
+    APPLIED, APPLIED_FIELDS, CONFLICT, DUPLICATE, SyncMessage, conflict_raw_body, different_body_reason,
+    user_fields_from_message, user_sync_apply, validation_reason,
 )
 from users.sync_payload import PRIVILEGE_FIELDS, USER_CREATED
 
@@ -61,25 +61,31 @@ class _Round:
         self.conflicts.append(
             ConflictingUserSyncLog(
                 message_id=message.message_id, message_type=message.type, exchange=message.exchange,
-                queue=message.queue, source=message.source, version=message.version, raw_body=message.raw_body, reason=reason[:500],
+                queue=message.queue, source=message.source, version=message.version,
+                raw_body=conflict_raw_body(message), reason=reason[:500],
             )
         )
 
     def apply(self) -> dict[int, str]:
         messages = [message for _, message in self.items]
-        seen = set(
+        # message_id -> body digest ("" for inbox rows written before digests were kept)
+        seen = dict(
             UserSyncInbox.objects.filter(message_id__in=[m.message_id for m in messages]).values_list(
-                "message_id", flat=True
+                "message_id", "body_sha256"
             )
         )
         fresh = []
         for index, message in self.items:
-            if message.message_id in seen:
-                self.outcomes[index] = DUPLICATE
-            else:
-                seen.add(message.message_id)
+            if message.message_id not in seen:
+                seen[message.message_id] = message.body_sha256
                 fresh.append((index, message))
+            elif seen[message.message_id] and seen[message.message_id] != message.body_sha256:
+                # another body under a handled id is the sender's bug: kept for support, not dropped
+                self.conflict(index, message, different_body_reason(message))
+            else:
+                self.outcomes[index] = DUPLICATE
         if not fresh:
+            ConflictingUserSyncLog.objects.bulk_create(self.conflicts)
             return self.outcomes
         self._plan(fresh)
         self._write(fresh)
@@ -98,8 +104,9 @@ class _Round:
         }
         wanted = {message.user["username"] for _, message in fresh}
         taken = dict(User.objects.filter(username__in=wanted).values_list("username", "pk"))
-        teachers = {m.user.get("class_teacher_username") for _, m in fresh} - {None}
-        teacher_by_name = {u.username: u for u in User.objects.filter(username__in=[t for t in teachers if isinstance(t, str)])}
+        # a hostile teacher "username" may be a list or a dict: unhashable, so filter before the set
+        teachers = {t for _, m in fresh if isinstance(t := m.user.get("class_teacher_username"), str)}
+        teacher_by_name = {u.username: u for u in User.objects.filter(username__in=teachers)}
 
         for index, message in fresh:
             try:
@@ -180,7 +187,9 @@ class _Round:
         ConflictingUserSyncLog.objects.bulk_create(self.conflicts)
         UserSyncInbox.objects.bulk_create(
             [
-                UserSyncInbox(message_id=m.message_id, source=m.source, outcome=self.outcomes[index])
+                UserSyncInbox(
+                    message_id=m.message_id, source=m.source, outcome=self.outcomes[index], body_sha256=m.body_sha256
+                )
                 for index, m in fresh
             ]
         )

@@ -16,6 +16,8 @@ SYNCED_FIELDS = (
 )
 # only applied by a receiver that opts in (USER_SYNC_ACCEPT_PRIVILEGES)
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser")
+# every key a receiver reads from "user"; anything else in it is ignored (and not kept with a conflict)
+KNOWN_USER_KEYS = frozenset(SYNCED_FIELDS + PRIVILEGE_FIELDS + ("class_teacher_username",))
 # saves that touch only these are not a change other deployments need to hear about
 LOCAL_ONLY_FIELDS = frozenset({"last_login", "token_generation"})
 
