@@ -2,6 +2,7 @@
 declare, consume with prefetch, hand batches to `handle_batch`, ack or reject each delivery,
 reconnect on loss, refresh the queue list, heartbeat, stop gracefully."""
 
+import copy
 import logging
 import time
 from dataclasses import dataclass
@@ -27,10 +28,12 @@ class Delivery:
 
 @dataclass
 class Outcome:
-    """What to do with a delivery: ack it, or reject it (to the DLQ, never requeued) with a reason."""
+    """What to do with a delivery: ack it, reject it (to the DLQ, never requeued) with a reason,
+    or park it: move it, with the reason in an `x-parked-reason` header, to a durable queue."""
 
     ack: bool
     reason: str = ""
+    park_in: str = ""
 
     @classmethod
     def accepted(cls) -> "Outcome":
@@ -39,6 +42,10 @@ class Outcome:
     @classmethod
     def rejected(cls, reason: str) -> "Outcome":
         return cls(False, reason)
+
+    @classmethod
+    def parked(cls, queue: str, reason: str) -> "Outcome":
+        return cls(False, reason, queue)
 
 
 class QueueConsumer(Daemon):
@@ -64,6 +71,11 @@ class QueueConsumer(Daemon):
 
     def handle_batch(self, deliveries: list[Delivery]) -> list[Outcome]:
         raise NotImplementedError
+
+    def failed_outcome(self, delivery: Delivery, reason: str) -> Outcome:
+        """For a delivery the handler failed on; a consumer whose rejections are lost (one reading
+        a dead-letter queue) parks it instead."""
+        return Outcome.rejected(reason)
 
     # -- the loop --------------------------------------------------------------------------
     def step(self) -> int:
@@ -97,6 +109,8 @@ class QueueConsumer(Daemon):
         try:
             self.channel = self.connection.channel()
             self.channel.basic_qos(prefetch_count=self.prefetch)
+            # a parked delivery is acked only once the broker confirmed its copy
+            self.channel.confirm_delivery()
         except CONNECTION_ERRORS + (AMQPError,) as exc:
             self._drop_connection()
             raise BrokerUnavailable(f"cannot open a channel: {exc!r}") from exc
@@ -156,6 +170,9 @@ class QueueConsumer(Daemon):
                 if outcome.ack:
                     self.channel.basic_ack(delivery.delivery_tag)
                     self.processed += 1
+                elif outcome.park_in:
+                    self._park(delivery, outcome)
+                    self.processed += 1
                 else:
                     logger.warning(
                         "%s rejected message %s from %s to the dead-letter queue: %s",
@@ -168,6 +185,20 @@ class QueueConsumer(Daemon):
             self._drop_connection()
             raise BrokerUnavailable(f"connection lost while acking: {exc!r}") from exc
         return len(deliveries)
+
+    def _park(self, delivery: Delivery, outcome: Outcome) -> None:
+        """Copy the delivery (body and properties as they came) to its parking queue, then ack it.
+        A loss in between leaves a second copy, never none."""
+        logger.warning(
+            "%s parked message %s from %s in %s: %s",
+            self.name, delivery.properties.message_id, delivery.queue, outcome.park_in, outcome.reason,
+        )
+        self.channel.queue_declare(outcome.park_in, durable=True)
+        properties = copy.copy(delivery.properties)
+        headers = properties.headers if isinstance(properties.headers, dict) else {}
+        properties.headers = {**headers, "x-parked-reason": outcome.reason[:255]}
+        self.channel.basic_publish("", outcome.park_in, delivery.body, properties, mandatory=True)
+        self.channel.basic_ack(delivery.delivery_tag)
 
     def _handle_safely(self, deliveries: list[Delivery]) -> list[Outcome]:
         """A handler bug must never crash-loop the daemon: retry one by one and reject only the
@@ -186,7 +217,7 @@ class QueueConsumer(Daemon):
                 raise
             except Exception as exc:  # noqa: BLE001 - parked with its reason, see above
                 logger.exception("%s: message %s failed", self.name, delivery.properties.message_id)
-                outcomes.append(Outcome.rejected(f"handler error: {exc!r}"[:500]))
+                outcomes.append(self.failed_outcome(delivery, f"handler error: {exc!r}"[:500]))
         return outcomes
 
     def _drop_connection(self) -> None:

@@ -1,4 +1,9 @@
-"""The deadletter_consumer daemon: dead-lettered messages mark their outbox row expired."""
+"""The deadletter_consumer daemon: dead-lettered messages mark their outbox row expired.
+
+A dead letter this outbox has no row for (another sender's, on a shared dead-letter queue, or
+one without a UUID message_id) is parked in `<dlq>.unmatched`, intact: acking it would lose it,
+rejecting it from a queue without a dead-letter exchange too, and requeueing it would loop.
+"""
 
 import logging
 import uuid
@@ -17,18 +22,25 @@ logger = logging.getLogger(__name__)
 Status = QueuePublishHistory.Status
 # reasons after which the relay may publish again (within OUTBOX_MAX_ATTEMPTS); a rejection is final
 REPUBLISHABLE_REASONS = {"expired"}
+UNMATCHED_SUFFIX = ".unmatched"
 
 
 def deadletter_reason(properties) -> str:
-    """The x-death reason RabbitMQ records: expired, rejected, maxlen or delivery_limit."""
-    deaths = (properties.headers or {}).get("x-death") or []
-    if deaths and isinstance(deaths[0], dict):
-        reason = deaths[0].get("reason")
+    """The x-death reason RabbitMQ records: expired, rejected, maxlen or delivery_limit. Headers
+    anyone could have set: whatever their shape, the answer is a short string, "unknown" at worst."""
+    headers = properties.headers if isinstance(properties.headers, dict) else {}
+    deaths = headers.get("x-death")
+    latest = deaths[0] if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict) else {}
+    for reason in (latest.get("reason"), headers.get("x-first-death-reason")):
         if isinstance(reason, bytes):
             reason = reason.decode(errors="replace")
-        if reason:
-            return str(reason)[:64]
+        if isinstance(reason, str) and reason.strip():
+            return reason.strip()[:64]
     return "unknown"
+
+
+def unmatched_queue(deadletter_queue: str) -> str:
+    return f"{deadletter_queue}{UNMATCHED_SUFFIX}"
 
 
 def outbox_mark_deadlettered(*, message_id: uuid.UUID, reason: str) -> bool:
@@ -90,15 +102,17 @@ class DeadletterConsumer(QueueConsumer):
                 outcomes.append(self._handle(delivery))
         return outcomes
 
+    def failed_outcome(self, delivery: Delivery, reason: str) -> Outcome:
+        # a dead-letter queue has no dead-letter exchange: a rejection would drop the message
+        return Outcome.parked(unmatched_queue(delivery.queue), reason)
+
     def _handle(self, delivery: Delivery) -> Outcome:
         reason = deadletter_reason(delivery.properties)
         try:
             message_id = uuid.UUID(str(delivery.properties.message_id))
         except ValueError:
-            logger.warning("dead letter without a valid message_id in %s (reason %s): dropped", delivery.queue, reason)
-            return Outcome.accepted()
-        if outbox_mark_deadlettered(message_id=message_id, reason=reason):
-            logger.info("message %s dead-lettered (%s): marked expired", message_id, reason)
-        else:
-            logger.warning("dead letter %s (%s) is not in this outbox: dropped", message_id, reason)
+            return Outcome.parked(unmatched_queue(delivery.queue), f"no UUID message_id (dead-lettered: {reason})")
+        if not outbox_mark_deadlettered(message_id=message_id, reason=reason):
+            return Outcome.parked(unmatched_queue(delivery.queue), f"not in this outbox (dead-lettered: {reason})")
+        logger.info("message %s dead-lettered (%s): marked expired", message_id, reason)
         return Outcome.accepted()
