@@ -125,6 +125,8 @@ class ConflictingUserSyncLog(models.Model):
     exchange = models.CharField(max_length=255, blank=True)
     queue = models.CharField(max_length=255, blank=True)
     source = models.CharField(max_length=255, blank=True)
+    # the sender's id of the user: an update parked before its user arrived is found by it
+    source_id = models.BigIntegerField(null=True, blank=True)
     # the x-outbox-id header: the sender's version of the user, needed to apply the message again
     version = models.BigIntegerField(null=True, blank=True)
     raw_body = models.TextField()
@@ -143,7 +145,10 @@ class ConflictingUserSyncLog(models.Model):
             ("apply_conflictingusersynclog", "Can apply a conflicting sync message again"),
             ("resolve_conflictingusersynclog", "Can mark sync conflicts resolved"),
         ]
-        indexes = [models.Index(fields=["resolved", "-id"], name="sync_conflict_open_idx")]
+        indexes = [
+            models.Index(fields=["resolved", "-id"], name="sync_conflict_open_idx"),
+            models.Index(fields=["source", "source_id", "resolved"], name="sync_conflict_user_idx"),
+        ]
 
     def __str__(self):
         return f"{self.message_type or 'message'} {self.message_id}: {self.reason}"

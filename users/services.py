@@ -184,7 +184,7 @@ def sync_conflict_apply_again(*, conflict, actor: User | None) -> str:
     """Apply a conflicting sync message again (not through the inbox: it was recorded there when
     it arrived). Applied: the conflict is resolved. Still conflicting: the conflict keeps the new
     reason and no second conflict row is left behind. Returns the outcome."""
-    from users.models import ConflictingUserSyncLog, SyncedUserLink
+    from users.models import ConflictingUserSyncLog, SyncedUserLink, UserSyncInbox
     from users.sync import APPLIED, PoisonMessage, sync_message_decode, user_sync_apply
 
     version = conflict.version
@@ -211,6 +211,7 @@ def sync_conflict_apply_again(*, conflict, actor: User | None) -> str:
         if outcome == APPLIED:
             conflict.resolved, conflict.resolved_at, conflict.resolved_by = True, timezone.now(), actor
             conflict.save(update_fields=["resolved", "resolved_at", "resolved_by"])
+            UserSyncInbox.objects.filter(message_id=conflict.message_id).update(outcome=APPLIED)
             return outcome
         repeated = ConflictingUserSyncLog.objects.filter(pk__gt=newest_before, message_id=conflict.message_id)
         newest = repeated.order_by("-pk").first()
@@ -219,6 +220,39 @@ def sync_conflict_apply_again(*, conflict, actor: User | None) -> str:
             conflict.save(update_fields=["reason"])
             repeated.delete()
     return outcome
+
+
+def sync_conflicts_apply_waiting(*, keys) -> int:
+    """Apply the updates that arrived before their user did, now that it is here.
+
+    Several relays, retries after a broker cut and several consumers deliver a user's messages in
+    any order: an update that overtakes its create is parked as an "unknown user" conflict. Once
+    the create is applied, those updates are applied in version order and their conflicts
+    resolved. `keys` are (source, source_id) pairs just applied or just parked: both sides look
+    after their own commit, so whichever commits last finds the other. Returns how many applied."""
+    from users.models import ConflictingUserSyncLog, SyncedUserLink
+    from users.sync import APPLIED, UNKNOWN_USER
+
+    by_source: dict[str, set[int]] = {}
+    for source, source_id in keys:
+        by_source.setdefault(source, set()).add(source_id)
+    applied = 0
+    for source, source_ids in by_source.items():
+        waiting = list(ConflictingUserSyncLog.objects.filter(
+            source=source, source_id__in=source_ids, resolved=False, reason__startswith=UNKNOWN_USER,
+        ).order_by("version", "pk").values_list("pk", "source_id"))
+        if not waiting:
+            continue  # the usual case: one indexed query per batch
+        present = set(SyncedUserLink.objects.filter(
+            source=source, source_id__in={source_id for _, source_id in waiting},
+        ).values_list("source_id", flat=True))
+        for pk in [pk for pk, source_id in waiting if source_id in present]:
+            with transaction.atomic():
+                # another consumer may be applying the same parked update: the row lock decides
+                conflict = ConflictingUserSyncLog.objects.select_for_update().filter(pk=pk, resolved=False).first()
+                if conflict is not None and sync_conflict_apply_again(conflict=conflict, actor=None) == APPLIED:
+                    applied += 1
+    return applied
 
 
 def sync_conflicts_resolve(*, queryset, actor: User | None) -> int:

@@ -30,6 +30,8 @@ APPLIED_FIELDS = tuple(f for f in SYNCED_FIELDS if f not in NOT_APPLIED)
 APPLIED = "applied"
 DUPLICATE = "duplicate"
 CONFLICT = "conflict"
+# the reason an update that overtook its create is parked with (see sync_conflicts_apply_waiting)
+UNKNOWN_USER = "unknown user"
 
 
 # source_id and the x-outbox-id version are stored in BIGINT columns
@@ -219,7 +221,7 @@ def validation_reason(exc: ValidationError) -> str:
 def _conflict(message: SyncMessage, reason: str) -> str:
     ConflictingUserSyncLog.objects.create(
         message_id=message.message_id, message_type=message.type, exchange=message.exchange,
-        queue=message.queue, source=message.source, version=message.version,
+        queue=message.queue, source=message.source, source_id=message.source_id, version=message.version,
         raw_body=conflict_raw_body(message), reason=reason[:500],
     )
     return CONFLICT
@@ -243,7 +245,7 @@ def _apply(message: SyncMessage) -> str:
     fields = user_fields_from_message(message)
     if link is None:
         if message.type != USER_CREATED:
-            return _conflict(message, f"unknown user: no user from {message.source} #{message.source_id} here")
+            return _conflict(message, f"{UNKNOWN_USER}: no user from {message.source} #{message.source_id} here")
         if User.objects.filter(username=fields["username"]).exists():
             return _conflict(message, f"username {fields['username']!r} already exists")
         user = User()

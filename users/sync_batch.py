@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from users.models import ConflictingUserSyncLog, SyncedUserLink, User, UserSyncInbox, user_codes_allocate
 from users.sync import (
-    APPLIED, APPLIED_FIELDS, CONFLICT, DUPLICATE, SyncMessage, conflict_raw_body, different_body_reason,
+    APPLIED, APPLIED_FIELDS, CONFLICT, DUPLICATE, UNKNOWN_USER, SyncMessage, conflict_raw_body, different_body_reason,
     user_fields_from_message, user_sync_apply, validation_reason,
 )
 from users.sync_payload import PRIVILEGE_FIELDS, USER_CREATED
@@ -61,7 +61,7 @@ class _Round:
         self.conflicts.append(
             ConflictingUserSyncLog(
                 message_id=message.message_id, message_type=message.type, exchange=message.exchange,
-                queue=message.queue, source=message.source, version=message.version,
+                queue=message.queue, source=message.source, source_id=message.source_id, version=message.version,
                 raw_body=conflict_raw_body(message), reason=reason[:500],
             )
         )
@@ -118,7 +118,7 @@ class _Round:
             link = links.get((message.source, message.source_id))
             if link is None:
                 if message.type != USER_CREATED:
-                    self.conflict(index, message, f"unknown user: no user from {message.source} #{message.source_id} here")
+                    self.conflict(index, message, f"{UNKNOWN_USER}: no user from {message.source} #{message.source_id} here")
                 elif username in taken:
                     self.conflict(index, message, f"username {username!r} already exists")
                 else:

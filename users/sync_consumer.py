@@ -8,7 +8,8 @@ from django.db import transaction
 from pubsub.broker import declare_route
 from pubsub.conf import Route
 from pubsub.consumer import Delivery, Outcome, QueueConsumer
-from users.sync import CONFLICT, PoisonMessage, sync_message_decode
+from users.services import sync_conflicts_apply_waiting
+from users.sync import APPLIED, CONFLICT, PoisonMessage, sync_message_decode
 from users.sync_batch import user_sync_apply_batch
 
 logger = logging.getLogger(__name__)
@@ -53,4 +54,10 @@ class UserSyncConsumer(QueueConsumer):
         for message, result in zip(decoded, results, strict=True):
             if result == CONFLICT:
                 logger.warning("message %s (%s) logged as a sync conflict", message.message_id, message.type)
+        # after the commit, so that a consumer parking an update and one applying its create see
+        # each other's work: whichever commits last applies the parked update
+        touched = {(m.source, m.source_id) for m, result in zip(decoded, results, strict=True)
+                   if result in (APPLIED, CONFLICT)}
+        if touched and (applied := sync_conflicts_apply_waiting(keys=touched)):
+            logger.info("applied %d update(s) that had arrived before their user", applied)
         return outcomes
