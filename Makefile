@@ -8,12 +8,14 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install install-dev system-deps migrate superuser static check-deploy clean
+.PHONY: help run test soak install install-dev system-deps migrate superuser static check-deploy clean
 
 help:
 	@echo "make run    - set up .venv, migrate, create the dev superuser and serve on http://$(HOST):$(PORT)"
 	@echo "make test   - set up .venv with dev requirements and run the whole pytest suite"
 	@echo "              (DATABASE_URL=mysql://root@127.0.0.1:3306/opsconsole for MariaDB)"
+	@echo "make soak   - API + 2 relays + 2 consumers for SOAK_SECONDS (default 180) while the broker"
+	@echo "              connection is cut every few seconds; MariaDB + RabbitMQ; prints the figures"
 
 system-deps:
 	@bash scripts/ensure_system_deps.sh
@@ -53,6 +55,13 @@ run: install
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# the soak test also runs in `make test`, for 20 seconds
+soak: export DATABASE_URL ?= mysql://root@127.0.0.1:3306/opsconsole
+soak: export REQUIRE_SERVICES ?= 1
+soak: export SOAK_SECONDS ?= 180
+soak: install-dev
+	$(PY) -m pytest tests/soak -p no:cacheprovider -rA $(PYTEST_ARGS)
 
 check-deploy: install
 	DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$($(PY) -c "import secrets; print(secrets.token_urlsafe(50))")}" $(PY) manage.py check --deploy --fail-level WARNING
