@@ -11,5 +11,7 @@ class OpsAdminConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self):
+        from ops_admin import checks  # noqa: F401  (registers the deploy checks)
+
         for label, name in JOB_NAMES.items():
             apps.get_app_config(label).verbose_name = name

@@ -25,10 +25,33 @@ def test_debug_off_refuses_the_insecure_default_secret_key():
     assert "SECRET_KEY is the insecure development default" in result.stderr
 
 
+# what deploy/env.example asks for: no factory accounts on the shared engines
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k" * 20 + "-Zq8" * 12,
+    "RABBITMQ_URL": "amqps://opsconsole:broker-Pass-1@mq.internal:5671/opsconsole",
+    "DATABASE_URL": "mysql://opsconsole:db-Pass-1@db.internal:3306/opsconsole",
+}
+
+
 def test_check_deploy_is_clean_in_the_production_profile():
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", DEBUG="0", SECRET_KEY="k" * 20 + "-Zq8" * 12)
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_flags_the_brokers_guest_account():
+    env = PRODUCTION_ENV | {"RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/%2F"}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "ops_admin.W001" in result.stderr + result.stdout
+
+
+def test_check_deploy_flags_a_database_user_without_password():
+    env = PRODUCTION_ENV | {"DATABASE_URL": "mysql://root@127.0.0.1:3306/opsconsole"}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "ops_admin.W002" in result.stderr + result.stdout
 
 
 def test_debug_on_accepts_the_development_secret_key():

@@ -1,0 +1,39 @@
+"""Deployment checks (`manage.py check --deploy`): the shared engines are not reached with their
+factory accounts. RabbitMQ's guest/guest and MySQL's password-less root work out of the box on
+a developer's machine, which is why they must not be what production runs with."""
+
+from urllib.parse import unquote
+
+import pika
+from django.conf import settings
+from django.core.checks import Tags, Warning, register
+from django.db import connections
+
+BROKER_DEFAULT_ACCOUNT_ID = "ops_admin.W001"
+DATABASE_NO_PASSWORD_ID = "ops_admin.W002"
+
+
+@register(Tags.security, deploy=True)
+def check_broker_account(app_configs=None, **kwargs):
+    credentials = pika.URLParameters(settings.RABBITMQ_URL).credentials
+    if (unquote(credentials.username), unquote(credentials.password)) == ("guest", "guest"):
+        return [Warning(
+            "RABBITMQ_URL logs in to RabbitMQ with the default guest/guest account.",
+            hint="Create a RabbitMQ user with a strong password for this deployment and put it in RABBITMQ_URL.",
+            id=BROKER_DEFAULT_ACCOUNT_ID,
+        )]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def check_database_password(app_configs=None, **kwargs):
+    warnings = []
+    for alias in connections:
+        params = connections[alias].settings_dict
+        if params["ENGINE"].endswith(("mysql", "postgresql")) and not params.get("PASSWORD"):
+            warnings.append(Warning(
+                f"The {alias!r} database connection has no password (user {params.get('USER') or '(none)'!r}).",
+                hint="Give the application its own database user with a strong password in DATABASE_URL.",
+                id=DATABASE_NO_PASSWORD_ID,
+            ))
+    return warnings
