@@ -71,7 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    # auditlog's, believing X-Forwarded-For only from IPWARE_TRUSTED_PROXIES
+    "project.audit_middleware.TrustedProxyAuditlogMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
