@@ -1,11 +1,11 @@
 """The operations admin site: the product's titles, groups for superusers only, and the admin
-of third-party models (tokens, audit log, scheduled tasks)."""
+of third-party models (tokens, audit log, scheduled tasks, login lockouts)."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.models import Group
 
-from ops_admin import admin_audit, admin_tasks, admin_tokens  # noqa: F401  (register the admins)
+from ops_admin import admin_audit, admin_lockouts, admin_tasks, admin_tokens  # noqa: F401  (register the admins)
 from ops_admin.theme import JAZZMIN_SETTINGS
 
 admin.site.site_header = JAZZMIN_SETTINGS["site_header"]

@@ -17,6 +17,7 @@ from project.admin_pagination import queryset_count_estimate
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat
 from scheduler.selectors import FailedTask, tasks_failed_counts, tasks_failed_recent
 from scheduler.services import SCHEDULER_NAME
+from users.login_lockout import login_lockouts_count
 from users.models import UserAPIHitLog
 
 Status = QueuePublishHistory.Status
@@ -170,6 +171,8 @@ class Dashboard:
     api_hits: HourlyHits
     daemons: list[DaemonHealth]
     tasks: ScheduledTasks
+    # (username, address) pairs locked out of logging in now
+    login_lockouts: int
 
     @property
     def oldest_due_text(self) -> str:
@@ -183,6 +186,10 @@ class Dashboard:
         if seconds < 2 * 86400:
             return f"{seconds // 3600} h {seconds % 3600 // 60} min"
         return f"{seconds // 86400} days"
+
+    @property
+    def login_lockouts_url(self) -> str:
+        return f"{reverse('admin:axes_accessattempt_changelist')}?{urlencode({'locked_out': 'yes'})}"
 
     @property
     def api_hits_chart(self) -> dict:
@@ -203,4 +210,5 @@ def dashboard_get(*, now: datetime | None = None) -> Dashboard:
         api_hits=api_hits_hourly(now=now),
         daemons=daemons_health(now=now),
         tasks=scheduled_tasks_summary(now=now),
+        login_lockouts=login_lockouts_count(now=now),
     )

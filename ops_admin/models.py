@@ -3,7 +3,8 @@ from django.db import models
 
 class Operations(models.Model):
     """No table: an anchor for the operations permissions that belong to no single model
-    (worker buttons, token housekeeping), so groups can be granted them like any other."""
+    (worker buttons, token housekeeping, login unlocks), so groups can be granted them like any
+    other."""
 
     class Meta:
         managed = False
@@ -15,4 +16,5 @@ class Operations(models.Model):
             ("flush_tokens", "Can flush expired JWT tokens"),
             ("purge_api_hits", "Can purge old API hits"),
             ("manage_tokens", "Can blacklist tokens and revoke a user's tokens"),
+            ("unlock_logins", "Can unlock logins locked out after repeated failures"),
         ]

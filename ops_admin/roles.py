@@ -18,6 +18,9 @@ VIEW_EVERYTHING = (
     ("auditlog", "view_logentry"),
     ("background_task", "view_task"),
     ("background_task", "view_completedtask"),
+    ("axes", "view_accessattempt"),
+    ("axes", "view_accessfailurelog"),
+    ("axes", "view_accesslog"),
     ("ops_admin", "view_dashboard"),
 )
 SUPPORT_ACTIONS = (
@@ -33,6 +36,7 @@ OPS_ACTIONS = (
     ("ops_admin", "flush_tokens"),
     ("ops_admin", "purge_api_hits"),
     ("ops_admin", "manage_tokens"),
+    ("ops_admin", "unlock_logins"),
 )
 
 ROLE_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {

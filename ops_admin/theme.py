@@ -19,7 +19,8 @@ JAZZMIN_SETTINGS = {
         "background_task", "background_task.task", "background_task.completedtask",
         "users", "users.user",
     ],
-    "hide_apps": ["auth"],
+    # axes' login records are Security's: linked in there, not a menu group of their own
+    "hide_apps": ["auth", "axes"],
     "hide_models": ["pubsub.workerheartbeat", "users.conflictingusersynclog", "users.userapihitlog"],
     "custom_links": {
         "pubsub": [
@@ -27,6 +28,12 @@ JAZZMIN_SETTINGS = {
              "icon": "fas fa-exclamation-triangle", "permissions": ["users.view_conflictingusersynclog"]},
         ],
         "token_blacklist": [
+            {"name": "Login lockouts", "url": "admin:axes_accessattempt_changelist", "icon": "fas fa-user-lock",
+             "permissions": ["axes.view_accessattempt"]},
+            {"name": "Failed logins", "url": "admin:axes_accessfailurelog_changelist", "icon": "fas fa-user-times",
+             "permissions": ["axes.view_accessfailurelog"]},
+            {"name": "Admin logins", "url": "admin:axes_accesslog_changelist", "icon": "fas fa-sign-in-alt",
+             "permissions": ["axes.view_accesslog"]},
             {"name": "Groups (roles)", "url": "admin:auth_group_changelist", "icon": "fas fa-users",
              "permissions": ["auth.view_group"]},
         ],
@@ -57,6 +64,9 @@ JAZZMIN_SETTINGS = {
         "users.UserAPIHitLog": "fas fa-globe",
         "auth": "fas fa-users-cog",
         "auth.Group": "fas fa-users",
+        "axes.AccessAttempt": "fas fa-user-lock",
+        "axes.AccessFailureLog": "fas fa-user-times",
+        "axes.AccessLog": "fas fa-sign-in-alt",
     },
     "default_icon_parents": "fas fa-folder",
     "default_icon_children": "fas fa-circle",

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "auditlog",
     "background_task",
     "django_user_agents",
+    "axes",
     "users",
     "pubsub",
     "scheduler",
@@ -73,6 +74,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # auditlog's, believing X-Forwarded-For only from IPWARE_TRUSTED_PROXIES
     "project.audit_middleware.TrustedProxyAuditlogMiddleware",
+    # last, as django-axes requires: turns a locked-out admin login into the lockout page
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out (username, address) before any password is checked
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -282,6 +291,35 @@ API_HIT_RETENTION_DAYS = env.int("API_HIT_RETENTION_DAYS", default=90)
 IPWARE_TRUSTED_PROXIES = env.list("IPWARE_TRUSTED_PROXIES", default=[])
 # this server's address in the hits; found once at start (the interface with the default route)
 SERVER_INTERNAL_IP = env.str("SERVER_INTERNAL_IP", default="")
+
+# --- Login lockout (django-axes): repeated failed logins, admin and API -------------------------
+# A second layer under the API's login throttle (LOGIN_THROTTLE_RATE): the throttle slows one
+# address whatever it tries, the lockout stops guessing one account's password. Ops unlock in the
+# admin (Security › Login lockouts); see users/login_lockout.py.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# failed logins of one username from one address before that pair is locked out
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+# the lockout ends this long after the pair's last failure, and every refused try starts it again;
+# 0: it lasts until an operator unlocks it
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES) if AXES_COOLOFF_MINUTES else None
+# the pair, not the username alone (anyone could lock a person out from everywhere by typing wrong
+# passwords for them) nor the address alone (one office or NAT address would lock out everyone
+# behind it); one address trying many usernames is the throttle's job
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# a good password (outside a lockout) clears the pair's failures
+AXES_RESET_ON_SUCCESS = True
+# the database, not a per-process cache: every web process and host sees the same failures
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# the client's address by the project's one rule (users.api_hits.client_ip, IPWARE_TRUSTED_PROXIES).
+# Not axes' AXES_IPWARE_* call: it believes an X-Forwarded-For whose last hop names a trusted proxy
+# from any peer, so each forged header would be a fresh address with no failures
+AXES_CLIENT_IP_CALLABLE = "users.login_lockout.login_client_ip"
+# the username tried, cut to the length axes' tables hold
+AXES_USERNAME_CALLABLE = "users.login_lockout.login_username"
+AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
+# one row per failure kept for the auditors (the attempts themselves go when a lockout ends)
+AXES_ENABLE_ACCESS_FAILURE_LOG = env.bool("AXES_ENABLE_ACCESS_FAILURE_LOG", default=True)
 
 # --- Scheduled tasks (django4-background-tasks, `manage.py dj_tasks_scheduler`) -----------------
 SCHEDULER_REGISTERED_TASKS = "project.registered_tasks.REGISTERED_TASKS"

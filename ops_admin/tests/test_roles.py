@@ -23,6 +23,9 @@ PAGES = {
     "auditlog_logentry": VIEWERS,
     "background_task_task": VIEWERS,
     "background_task_completedtask": VIEWERS,
+    "axes_accessattempt": VIEWERS,
+    "axes_accessfailurelog": VIEWERS,
+    "axes_accesslog": VIEWERS,
     "auth_group": {"superuser"},
 }
 
@@ -35,6 +38,7 @@ ACTIONS = {
     ("token_blacklist_outstandingtoken", "blacklist_selected"): {OPS, "superuser"},
     ("users_user", "revoke_tokens"): {OPS, "superuser"},
     ("background_task_task", "run_now"): {OPS, "superuser"},
+    ("axes_accessattempt", "unlock_selected"): {OPS, "superuser"},
 }
 
 BUTTONS = {

@@ -26,8 +26,10 @@ CREATE_LOCAL_USER_IN_B = (
     "User.objects.create_user(username=os.environ['LOCAL_USERNAME'], email='local@b.example', first_name='Local')"
 )
 AUTHENTICATE_IN_B = (
-    "import os; from django.contrib.auth import authenticate; "
-    "user = authenticate(username=os.environ['CHECK_USERNAME'], password=os.environ['CHECK_PASSWORD']); "
+    # with a request, as a login has one (the login lockout's backend refuses authenticate without)
+    "import os; from django.contrib.auth import authenticate; from django.test import RequestFactory; "
+    "user = authenticate(RequestFactory().post('/'), "
+    "username=os.environ['CHECK_USERNAME'], password=os.environ['CHECK_PASSWORD']); "
     "print('authenticated as', user.username if user else None)"
 )
 

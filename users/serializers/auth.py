@@ -1,10 +1,11 @@
 from django.utils.translation import gettext_lazy as _
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from users.login_lockout import login_attempts_reset, login_lockout_check
 from users.models import User
 from users.tokens import TOKEN_GENERATION_CLAIM, token_generation_is_current
 
@@ -17,7 +18,8 @@ class LoginUserSerializer(serializers.ModelSerializer):
 
 
 class LoginSerializer(TokenObtainPairSerializer):
-    """`{username, password}` → `{access, refresh, user}`; deleted or inactive users get 401."""
+    """`{username, password}` → `{access, refresh, user}`; deleted or inactive users get 401, a
+    username locked out from the caller's address (users.login_lockout) 429."""
 
     default_error_messages = {"no_active_account": _("No active account found with the given credentials")}
 
@@ -28,9 +30,16 @@ class LoginSerializer(TokenObtainPairSerializer):
         return token
 
     def validate(self, attrs):
-        data = super().validate(attrs)
+        # authenticate() gets this request (axes needs it: its backend refuses without one)
+        request = self.context.get("request")
+        try:
+            data = super().validate(attrs)
+        except exceptions.AuthenticationFailed:
+            login_lockout_check(request=request)
+            raise
         if self.user.is_deleted:
             raise AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account")
+        login_attempts_reset(request=request, username=self.user.get_username())
         data["user"] = LoginUserSerializer(self.user).data
         return data
 

@@ -6,7 +6,6 @@ from django.test import AsyncClient
 from rest_framework.test import APIClient
 
 from users.models import UserAPIHitLog
-from users.tests.factories import DEFAULT_PASSWORD
 
 ME_URL = "/api/users/me/"
 CHROME_ON_WINDOWS = (
@@ -221,7 +220,7 @@ class TestUnderAsgi:
 
     def test_anonymous_request_no_view_authenticated_is_logged(self, client, student):
         # a session cookie and no DRF view: the user is still the lazy session user afterwards
-        client.login(username=student.username, password=DEFAULT_PASSWORD)
+        client.force_login(student)
         async_client = AsyncClient()
         async_client.cookies = client.cookies
 

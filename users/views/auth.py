@@ -22,14 +22,24 @@ from users.serializers.auth import (
 UNAUTHORIZED = OpenApiResponse(DetailSerializer, description="Missing, invalid, expired or revoked credentials.")
 BAD_REQUEST = OpenApiResponse(description="Malformed input; the body names each wrong field.")
 THROTTLED = OpenApiResponse(DetailSerializer, description="Too many attempts; retry later.")
+LOGIN_REFUSED = OpenApiResponse(
+    DetailSerializer,
+    description="Too many attempts from this address, or this username is locked out for this address "
+    "after repeated failed logins; retry after the Retry-After seconds.",
+)
 
 
 class LoginView(TokenObtainPairView):
+    # Two layers. The throttle counts every request of an address, whatever the username, in the
+    # cache (per process unless CACHE_URL is shared), and refuses before any password is checked.
+    # django-axes (AUTHENTICATION_BACKENDS, users.login_lockout) counts failed passwords per
+    # (username, address) in the database, shared by every process, and locks that pair out until
+    # the cool-off ends or an operator unlocks it, refusing even the right password meanwhile.
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
     @extend_schema(
-        responses={200: LoginResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED, 429: THROTTLED},
+        responses={200: LoginResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED, 429: LOGIN_REFUSED},
         summary="Log in with username and password",
     )
     def post(self, request, *args, **kwargs):
