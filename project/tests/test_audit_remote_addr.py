@@ -4,7 +4,7 @@ import pytest
 from auditlog.models import LogEntry
 from django.test import Client
 
-from users.tests.factories import UserFactory
+from users.tests.factories import UserFactory, UserManagerFactory
 from users.tokens import token_pair_for_user
 
 pytestmark = pytest.mark.django_db
@@ -13,7 +13,7 @@ SPOOFED = "198.51.100.66"
 
 
 def _patch_user_with_forwarded_for(forwarded_for: str) -> LogEntry:
-    staff = UserFactory(is_staff=True)
+    staff = UserManagerFactory()
     target = UserFactory()
     response = Client().patch(
         f"/api/users/{target.pk}/", {"first_name": "Audited"}, content_type="application/json",

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from users.tests.factories import UserFactory
+from users.tests.factories import UserManagerFactory
 from users.tokens import token_pair_for_user
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def _bearer(user) -> dict:
 
 def test_an_api_500_is_json_without_the_exception(settings, broken_users_list, client_no_raise):
     settings.DEBUG = False
-    user = UserFactory(is_staff=True)
+    user = UserManagerFactory()
 
     response = client_no_raise.get("/api/users/", **_bearer(user))
 

@@ -36,9 +36,9 @@ AUTHENTICATE_IN_B = (
 
 @pytest.fixture
 def staff_api(deployment_a) -> APIClient:
-    """Deployment A's API, logged in as a staff user through POST /api/auth/login/."""
+    """Deployment A's API, logged in as an API administrator through POST /api/auth/login/."""
     username = f"{deployment_a.name}-staff"
-    User.objects.create_user(username=username, password=PASSWORD, is_staff=True)
+    User.objects.create_user(username=username, password=PASSWORD, user_type=User.UserType.ADMIN)
     client = APIClient()
     response = client.post(LOGIN_URL, {"username": username, "password": PASSWORD}, format="json")
     assert response.status_code == 200, response.content

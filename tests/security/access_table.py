@@ -223,11 +223,12 @@ OPEN = (200, 200, 200, 200, 200, 200, 200, 200)
 INVALID = (400, 400, 400, 400, 400, 400, 400, 400)  # open to all; the empty body is refused
 SIGNED_IN = (401, 200, 200, 200, 200, 200, 200, 200)
 SIGNED_IN_INVALID = (401, 400, 400, 400, 400, 400, 400, 400)
-# IsUserManager: staff or user_type admin. FINDING, left as it is (users/permissions.py): staff with
-# no role and Auditors, who only read in the admin, create, change and delete users through the API
-MANAGERS = (401, 403, 200, 200, 200, 200, 200, 200)
-MANAGERS_CREATED = (401, 403, 201, 201, 201, 201, 201, 201)
-MANAGERS_DELETED = (401, 403, 204, 204, 204, 204, 204, 204)
+# IsUserManager: API administrators (user_type admin) and superusers in full; other staff by their
+# users model permissions, as in the admin: every role views users, none changes them
+VIEWERS = (401, 403, 200, 403, 200, 200, 200, 200)
+MANAGERS = (401, 403, 200, 403, 403, 403, 403, 200)
+MANAGERS_CREATED = (401, 403, 201, 403, 403, 403, 403, 201)
+MANAGERS_DELETED = (401, 403, 204, 403, 403, 403, 403, 204)
 
 # {(url template, method): row}, each request with the kind's access token from /api/auth/login/
 API_ROUTES = {
@@ -243,13 +244,13 @@ API_ROUTES = {
     ("/api/auth/password-reset/", "OPTIONS"): OPEN,
     ("/api/auth/password-reset/confirm/", "POST"): INVALID,
     ("/api/auth/password-reset/confirm/", "OPTIONS"): OPEN,
-    ("/api/users/", "GET"): MANAGERS,
+    ("/api/users/", "GET"): VIEWERS,
     ("/api/users/", "POST"): MANAGERS_CREATED,
-    ("/api/users/", "OPTIONS"): MANAGERS,
-    ("/api/users/{users.user}/", "GET"): MANAGERS,
+    ("/api/users/", "OPTIONS"): VIEWERS,
+    ("/api/users/{users.user}/", "GET"): VIEWERS,
     ("/api/users/{users.user}/", "PATCH"): MANAGERS,
     ("/api/users/{users.user}/", "DELETE"): MANAGERS_DELETED,
-    ("/api/users/{users.user}/", "OPTIONS"): MANAGERS,
+    ("/api/users/{users.user}/", "OPTIONS"): VIEWERS,
     ("/api/users/me/", "GET"): SIGNED_IN,
     ("/api/users/me/", "PATCH"): SIGNED_IN,
     ("/api/users/me/", "OPTIONS"): SIGNED_IN,

@@ -56,7 +56,9 @@ def mirrored_users(b, *, source: str) -> dict[str, tuple]:
 def test_soak_api_relays_and_consumers_under_broker_cuts(
     deployment_a, deployment_b, rabbit, broker_proxy, broker_tap, daemons, figures, tmp_path
 ):
-    staff = User.objects.create_user(username=f"{deployment_a.name}-staff", password=PASSWORD, is_staff=True)
+    staff = User.objects.create_user(
+        username=f"{deployment_a.name}-staff", password=PASSWORD, user_type=User.UserType.ADMIN
+    )
     broker_url = broker_proxy.via(rabbit.url)
     # retries come back quickly: a cut fails the batch in flight, which is due again in about a second
     relay_env = deployment_a.env(RABBITMQ_URL=broker_url, OUTBOX_RETRY_BASE_SECS=0.5, OUTBOX_RETRY_MAX_SECS=5)

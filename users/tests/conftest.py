@@ -5,9 +5,9 @@ from rest_framework.test import APIClient
 from users.tests.factories import (
     DEFAULT_PASSWORD,
     AdminTypeUserFactory,
-    StaffUserFactory,
     SuperuserFactory,
     UserFactory,
+    UserManagerFactory,
 )
 
 LOGIN_URL = "/api/auth/login/"
@@ -33,7 +33,8 @@ def student(db):
 
 @pytest.fixture
 def staff_user(db):
-    return StaffUserFactory()
+    """Staff who manage users (the users model permissions)."""
+    return UserManagerFactory()
 
 
 @pytest.fixture

@@ -30,3 +30,17 @@ class SuperuserFactory(UserFactory):
     user_type = User.UserType.ADMIN
     is_staff = True
     is_superuser = True
+
+
+class UserManagerFactory(StaffUserFactory):
+    """A staff member who manages users: the users model permissions the API asks staff for."""
+
+    @factory.post_generation
+    def user_permissions(self, create, extracted, **kwargs):
+        if not create:
+            return
+        from django.contrib.auth.models import Permission
+
+        self.user_permissions.add(*Permission.objects.filter(
+            content_type__app_label="users", codename__in=["view_user", "add_user", "change_user", "delete_user"],
+        ))

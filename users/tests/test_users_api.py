@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from users.models import User
@@ -500,3 +501,21 @@ def test_staff_can_delete_another_staff_member(staff_client):
     other_staff = StaffUserFactory()
 
     assert staff_client.delete(detail_url(other_staff)).status_code == 204
+
+
+def test_staff_without_the_users_permissions_cannot_use_the_users_api(client_for):
+    client = client_for(StaffUserFactory())
+
+    assert client.get(USERS_URL).status_code == 403
+    assert client.post(USERS_URL, new_user_data(), format="json").status_code == 403
+
+
+def test_staff_who_may_only_view_users_read_but_cannot_change_them(client_for, student):
+    viewer = StaffUserFactory()
+    viewer.user_permissions.add(Permission.objects.get(content_type__app_label="users", codename="view_user"))
+    client = client_for(viewer)
+
+    assert client.get(USERS_URL).status_code == 200
+    assert client.patch(f"{USERS_URL}{student.pk}/", {"first_name": "X"}, format="json").status_code == 403
+    assert client.delete(f"{USERS_URL}{student.pk}/").status_code == 403
+    assert client.post(USERS_URL, new_user_data(), format="json").status_code == 403
