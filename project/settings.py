@@ -320,6 +320,8 @@ AXES_USERNAME_CALLABLE = "users.login_lockout.login_username"
 AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
 # one row per failure kept for the auditors (the attempts themselves go when a lockout ends)
 AXES_ENABLE_ACCESS_FAILURE_LOG = env.bool("AXES_ENABLE_ACCESS_FAILURE_LOG", default=True)
+# failed-login and admin-login log rows older than this are deleted daily (0 keeps them)
+LOGIN_LOG_RETENTION_DAYS = env.int("LOGIN_LOG_RETENTION_DAYS", default=180)
 
 # --- Scheduled tasks (django4-background-tasks, `manage.py dj_tasks_scheduler`) -----------------
 SCHEDULER_REGISTERED_TASKS = "project.registered_tasks.REGISTERED_TASKS"

@@ -9,11 +9,11 @@ user_logged_in either (that would also start a session per API login), so the re
 is asked for explicitly (`login_attempts_reset`).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_credentials
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Max, OuterRef, Q, Subquery, Sum
@@ -23,6 +23,7 @@ from django.utils import timezone
 from rest_framework.exceptions import Throttled
 
 from project.audit import audit_bulk
+from project.batching import delete_in_batches
 from users.api_hits import client_ip
 
 
@@ -148,3 +149,16 @@ def login_lockouts_release(*, attempts, actor) -> int:
         action_name="unlock_logins",
     )
     return len(pairs)
+
+
+def login_logs_purge_expired() -> int | None:
+    """Apply the retention policy to axes' logs (every failed login, every admin login): delete
+    the rows older than LOGIN_LOG_RETENTION_DAYS. Returns how many, or None when retention is off."""
+    days = settings.LOGIN_LOG_RETENTION_DAYS
+    if not days:
+        return None
+    cutoff = timezone.now() - timedelta(days=days)
+    return sum(
+        delete_in_batches(model.objects.filter(attempt_time__lt=cutoff), batch_size=settings.HOUSEKEEPING_BATCH_SIZE)
+        for model in (AccessFailureLog, AccessLog)
+    )

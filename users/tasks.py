@@ -7,6 +7,7 @@ from background_task import background
 from django.conf import settings
 
 from users.api_hits import api_hits_purge_expired
+from users.login_lockout import login_logs_purge_expired
 from users.services import tokens_flush_expired, user_import_job_run
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,13 @@ def purge_old_api_hits():
     deleted = api_hits_purge_expired()
     if deleted is not None:
         logger.info("purged %d API hits older than %d days", deleted, settings.API_HIT_RETENTION_DAYS)
+
+
+@background
+def purge_old_login_logs():
+    deleted = login_logs_purge_expired()
+    if deleted is not None:
+        logger.info("purged %d login log rows older than %d days", deleted, settings.LOGIN_LOG_RETENTION_DAYS)
 
 
 @background

@@ -12,6 +12,7 @@ REGISTERED = {
     "scheduler.tasks.scheduler_heartbeat": 60,
     "users.tasks.flush_expired_tokens": Task.DAILY,
     "users.tasks.purge_old_api_hits": Task.DAILY,
+    "users.tasks.purge_old_login_logs": Task.DAILY,
     "pubsub.tasks.purge_published_outbox": Task.DAILY,
     "scheduler.tasks.purge_completed_tasks": Task.DAILY,
 }
