@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Start MariaDB and RabbitMQ if they are not answering, install chromium for browser tests,
-# and wait until both services accept connections.
+# Start MariaDB, RabbitMQ and Redis if they are not answering, install chromium for browser tests,
+# and wait until the services accept connections.
 set -euo pipefail
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -34,6 +34,16 @@ if ! port_open 5672; then
 fi
 wait_port RabbitMQ 5672
 rabbitmqctl await_startup --timeout 120 >/dev/null 2>&1 || true
+
+# Redis: the shared cache the production profile uses (CACHE_URL=redis://…), tested in project/tests
+if ! port_open 6379; then
+    echo "starting Redis"
+    if ! command -v redis-server >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    fi
+    redis-server --daemonize yes --save '' --appendonly no >/dev/null
+fi
+wait_port Redis 6379
 
 # headless Chromium and its WebDriver for tests/browser (Debian's packages; nothing downloaded by tests)
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
