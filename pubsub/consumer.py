@@ -1,6 +1,7 @@
 """The base consumer every consuming daemon specialises (as Zulip's queue workers do): connect,
-declare, consume with prefetch, hand batches to `handle_batch`, ack or reject each delivery,
-reconnect on loss, refresh the queue list, heartbeat, stop gracefully."""
+declare, consume with prefetch, hand batches to `handle_batch`, reject or park the deliveries it
+turned down and ack the rest with one basic.ack, reconnect on loss, refresh the queue list,
+heartbeat, stop gracefully."""
 
 import copy
 import logging
@@ -165,11 +166,11 @@ class QueueConsumer(Daemon):
             # a database outage: the deliveries stay unacked and come back after reconnecting
             self._drop_connection()
             raise
+        acked = []
         try:
             for delivery, outcome in zip(deliveries, outcomes, strict=True):
                 if outcome.ack:
-                    self.channel.basic_ack(delivery.delivery_tag)
-                    self.processed += 1
+                    acked.append(delivery.delivery_tag)
                 elif outcome.park_in:
                     self._park(delivery, outcome)
                     self.processed += 1
@@ -180,11 +181,25 @@ class QueueConsumer(Daemon):
                     )
                     self.channel.basic_reject(delivery.delivery_tag, requeue=False)
                     self.failed += 1
+            if acked:
+                self._ack_up_to(max(acked), count=len(acked))
         except CONNECTION_ERRORS + (AMQPError,) as exc:
             # unacked deliveries are redelivered; the handlers are idempotent
             self._drop_connection()
             raise BrokerUnavailable(f"connection lost while acking: {exc!r}") from exc
         return len(deliveries)
+
+    def _ack_up_to(self, tag: int, *, count: int) -> None:
+        """Ack a batch with one basic.ack (each ack is a round of socket I/O in pika's blocking
+        adapter). `multiple` settles every unsettled tag up to `tag`; on this channel those are
+        exactly the batch's: the buffer fills in delivery order (consume and basic.get alike),
+        every earlier batch was settled or the channel dropped with it, and the batch's rejects
+        and parks went out first."""
+        if count == 1:  # nothing else to settle
+            self.channel.basic_ack(tag)
+        else:
+            self.channel.basic_ack(tag, multiple=True)
+        self.processed += count
 
     def _park(self, delivery: Delivery, outcome: Outcome) -> None:
         """Copy the delivery (body and properties as they came) to its parking queue, then ack it.
