@@ -5,6 +5,7 @@ but a batch of N messages costs about ten queries instead of twenty per message.
 split into rounds in which each source user appears once, so a create and its later update in the
 same batch apply in order. If a round hits a uniqueness race (another consumer, or a local user
 created meanwhile) it is rolled back and applied message by message with the single path.
+New rows are written with `users.sync_rows` (multi-row INSERTs without the ORM's per-value compile).
 """
 
 import copy
@@ -23,9 +24,11 @@ from users.sync import (
     user_fields_from_message, user_sync_apply, validation_reason,
 )
 from users.sync_payload import PRIVILEGE_FIELDS, USER_CREATED
+from users.sync_rows import instances_insert, rows_insert
 
 # every field an update may change (privilege flags only change when the setting allows it)
 UPDATED_FIELDS = [*APPLIED_FIELDS, *PRIVILEGE_FIELDS, "class_teacher", "updated_at"]
+USER_FIELD_NAMES = frozenset(f.name for f in User._meta.concrete_fields)
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +88,7 @@ class _Round:
             else:
                 self.outcomes[index] = DUPLICATE
         if not fresh:
-            ConflictingUserSyncLog.objects.bulk_create(self.conflicts)
+            instances_insert(objs=self.conflicts)
             return self.outcomes
         self._plan(fresh)
         self._write(fresh)
@@ -151,8 +154,9 @@ class _Round:
             user.set_unusable_password()
         user.email = User.objects.normalize_email(user.email)
         try:
-            # only what the message set can be invalid; uniqueness was checked for the whole round
-            user.clean_fields(exclude=[f.name for f in User._meta.concrete_fields if f.name not in fields])
+            # only what the message set can be invalid; uniqueness was checked for the whole round,
+            # and the class teacher was just read from the database (validating it queries again)
+            user.clean_fields(exclude=USER_FIELD_NAMES.difference(fields.keys() - {"class_teacher"}))
         except ValidationError as exc:
             self.conflict(index, message, validation_reason(exc))
             return False
@@ -167,57 +171,59 @@ class _Round:
                 user.user_code = code
                 user.registered_on = user.updated_at = now
                 users.append(user)
-            User.objects.bulk_create(users)
+            instances_insert(objs=users)
             if any(user.pk is None for user in users):  # backends without RETURNING
                 ids = dict(User.objects.filter(user_code__in=codes).values_list("user_code", "pk"))
                 for user in users:
                     user.pk = ids[user.user_code]
-            SyncedUserLink.objects.bulk_create(
-                [
-                    SyncedUserLink(source=m.source, source_id=m.source_id, user=u, last_version=m.version)
+            rows_insert(
+                model=SyncedUserLink,
+                rows=[
+                    {"source": m.source, "source_id": m.source_id, "user_id": u.pk, "last_version": m.version}
                     for m, u in self.to_create
-                ]
+                ],
             )
         if self.to_update:
             for _, _, user, _ in self.to_update:
                 user.updated_at = now
             User.objects.bulk_update([user for _, _, user, _ in self.to_update], UPDATED_FIELDS)
             SyncedUserLink.objects.bulk_update([link for *_, link in self.to_update], ["last_version", "updated_at"])
-        self._audit()
-        ConflictingUserSyncLog.objects.bulk_create(self.conflicts)
-        UserSyncInbox.objects.bulk_create(
-            [
-                UserSyncInbox(
-                    message_id=m.message_id, source=m.source, outcome=self.outcomes[index], body_sha256=m.body_sha256
-                )
+        self._audit(now)
+        instances_insert(objs=self.conflicts)
+        rows_insert(
+            model=UserSyncInbox,
+            rows=[
+                {"message_id": m.message_id, "source": m.source, "outcome": self.outcomes[index],
+                 "body_sha256": m.body_sha256}
                 for index, m in fresh
-            ]
+            ],
         )
 
-    def _audit(self) -> None:
+    def _audit(self, now) -> None:
         content_type = ContentType.objects.get_for_model(User)
         entries = []
         # diff only the fields a message carries: the rest cannot have changed
         for message, user in self.to_create:
             changes = _changes(None, user, self._diffed(message))
-            entries.append(self._entry(content_type, message, user, LogEntry.Action.CREATE, changes))
+            entries.append(self._entry(content_type, message, user, LogEntry.Action.CREATE, changes, now))
         for message, before, user, _ in self.to_update:
             changes = _changes(before, user, self._diffed(message))
             if changes:
-                entries.append(self._entry(content_type, message, user, LogEntry.Action.UPDATE, changes))
-        LogEntry.objects.bulk_create(entries)
+                entries.append(self._entry(content_type, message, user, LogEntry.Action.UPDATE, changes, now))
+        rows_insert(model=LogEntry, rows=entries)
 
     @staticmethod
     def _diffed(message: SyncMessage) -> list[str]:
         return [name for name in UPDATED_FIELDS if name in message.user and name != "password"]
 
     @staticmethod
-    def _entry(content_type, message: SyncMessage, user: User, action, changes) -> LogEntry:
-        return LogEntry(
-            content_type=content_type, object_pk=str(user.pk), object_id=user.pk, object_repr=str(user),
-            action=action, changes=changes or None,
-            additional_data={"sync": {"source": message.source, "message_id": str(message.message_id)}},
-        )
+    def _entry(content_type, message: SyncMessage, user: User, action, changes, now) -> dict:
+        # a LogEntry row: the columns left out take their defaults, as in LogEntry(...)
+        return {
+            "content_type_id": content_type.pk, "object_pk": str(user.pk), "object_id": user.pk,
+            "object_repr": str(user), "action": action, "changes": changes or None, "timestamp": now,
+            "additional_data": {"sync": {"source": message.source, "message_id": str(message.message_id)}},
+        }
 
 
 def _changes(before: User | None, after: User, fields: list[str]) -> dict[str, list[str]]:
