@@ -13,7 +13,7 @@ from pika.exceptions import AMQPError
 
 from project.logcontext import message_context
 from pubsub.broker import CONNECTION_ERRORS, BrokerUnavailable, close_quietly, connect
-from pubsub.daemon import DATABASE_DOWN_ERRORS, Daemon
+from pubsub.daemon import Daemon, database_outage
 
 logger = logging.getLogger(__name__)
 
@@ -217,20 +217,22 @@ class QueueConsumer(Daemon):
 
     def _handle_safely(self, deliveries: list[Delivery]) -> list[Outcome]:
         """A handler bug must never crash-loop the daemon: retry one by one and reject only the
-        deliveries that still fail. Database outages propagate (nothing is acked)."""
+        deliveries that still fail. Database outages propagate (nothing is acked). The driver
+        raises the same OperationalError for an outage and for a statement the server refuses (a
+        value it cannot store): `database_outage` tells them apart by the error code."""
         try:
             return self.handle_batch(deliveries)
-        except DATABASE_DOWN_ERRORS:
-            raise
-        except Exception:
+        except Exception as exc:
+            if database_outage(exc):
+                raise
             logger.exception("%s: batch of %d failed; handling one by one", self.name, len(deliveries))
         outcomes = []
         for delivery in deliveries:
             try:
                 outcomes.extend(self.handle_batch([delivery]))
-            except DATABASE_DOWN_ERRORS:
-                raise
             except Exception as exc:  # noqa: BLE001 - parked with its reason, see above
+                if database_outage(exc):
+                    raise
                 logger.exception("%s: message %s failed", self.name, delivery.properties.message_id)
                 outcomes.append(self.failed_outcome(delivery, f"handler error: {exc!r}"[:500]))
         return outcomes

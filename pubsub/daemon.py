@@ -20,6 +20,23 @@ from pubsub.heartbeat import heartbeat_beat
 logger = logging.getLogger(__name__)
 
 DATABASE_DOWN_ERRORS = (OperationalError, InterfaceError)
+# MySQL/MariaDB OperationalErrors that say the database is (for now) out of reach, not that it
+# refused this statement: too many connections, shutdown, lock wait timeout, deadlock, network
+# errors, query interrupted, read-only during a failover, killed connection, inactivity timeout;
+# 2000 and up are the client library's own (cannot connect, server gone, lost connection)
+MYSQL_TRANSIENT_CODES = frozenset({1040, 1053, 1158, 1159, 1160, 1161, 1205, 1213, 1290, 1317, 1836, 1927, 4031})
+
+
+def database_outage(exc: BaseException) -> bool:
+    """Whether `exc` means the database is unreachable or busy (back off, retry the same work)
+    rather than that it refused what was asked (a poison input: handle it as a failure).
+    An OperationalError without a MySQL error code (SQLite, a driver message) counts as an outage."""
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    return code is None or code >= 2000 or code in MYSQL_TRANSIENT_CODES
 
 
 def configure_daemon_logging(name: str) -> None:
