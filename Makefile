@@ -8,12 +8,13 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test soak install install-dev system-deps migrate superuser static check-deploy clean
+.PHONY: help run test fuzz soak install install-dev system-deps migrate superuser static check-deploy clean
 
 help:
 	@echo "make run    - set up .venv, migrate, create the dev superuser and serve on http://$(HOST):$(PORT)"
 	@echo "make test   - set up .venv with dev requirements and run the whole pytest suite"
 	@echo "              (DATABASE_URL=mysql://root@127.0.0.1:3306/opsconsole for MariaDB)"
+	@echo "make fuzz   - fuzz every API operation with $(FUZZ_MAX_EXAMPLES) generated cases each (schemathesis, tests/fuzz)"
 	@echo "make soak   - API + 2 relays + 2 consumers for SOAK_SECONDS (default 180) while the broker"
 	@echo "              connection is cut every few seconds; MariaDB + RabbitMQ; prints the figures"
 
@@ -55,6 +56,11 @@ run: install
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# the same fuzz tests `make test` runs with a few cases per operation, at full strength
+FUZZ_MAX_EXAMPLES ?= 300
+fuzz: install-dev
+	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) $(PY) -m pytest tests/fuzz $(PYTEST_ARGS)
 
 # the soak test also runs in `make test`, for 20 seconds
 soak: export DATABASE_URL ?= mysql://root@127.0.0.1:3306/opsconsole
