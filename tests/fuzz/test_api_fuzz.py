@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from project.logcontext import request_id_unbind
 from project.wsgi import application
 from users.tests.factories import UserFactory, UserManagerFactory
 from users.tokens import token_pair_for_user
@@ -48,6 +49,15 @@ CHECKS = [
 # autocommit, as in production: a case whose request leaves the transaction unusable must not
 # fail every case after it
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _request_id_unbound_afterwards():
+    """Schemathesis' WSGI client leaves the last response unclosed, so Django's request_finished
+    (which unbinds the request id from the log context) does not fire: unbind it here, or the
+    tests after these would log as that request."""
+    yield
+    request_id_unbind()
 
 
 def served_schema() -> dict:
