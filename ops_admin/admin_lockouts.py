@@ -4,6 +4,7 @@ unlock action, the failed logins and the admin logins."""
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin, messages
 
+from project.admin_filters import YesNoFilter
 from project.admin_pagination import EstimatedCountPaginator
 from project.admin_readonly import ReadOnlyModelAdmin
 from users.login_lockout import login_attempts_with_lockout, login_lockout_ends_at, login_lockouts_release
@@ -13,20 +14,15 @@ for model in (AccessAttempt, AccessFailureLog, AccessLog):
         admin.site.unregister(model)
 
 
-class LockedOutFilter(admin.SimpleListFilter):
+class LockedOutFilter(YesNoFilter):
     """The pair at the failure limit within the cool-off (axes' own filter reads one row and
     ignores the cool-off)."""
 
     title = "locked out now"
     parameter_name = "locked_out"
 
-    def lookups(self, request, model_admin):
-        return [("yes", "Yes"), ("no", "No")]
-
-    def queryset(self, request, queryset):
-        if self.value() in ("yes", "no"):
-            return queryset.filter(locks_out=self.value() == "yes")
-        return queryset
+    def filter_for(self, queryset, yes: bool):
+        return queryset.filter(locks_out=yes)
 
 
 @admin.register(AccessAttempt)

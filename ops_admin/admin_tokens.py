@@ -8,8 +8,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from project.admin_readonly import ReadOnlyModelAdmin
+from project.admin_filters import YesNoFilter
 from project.admin_pagination import EstimatedCountPaginator
+from project.admin_readonly import ReadOnlyModelAdmin
 from users.services import tokens_blacklist, tokens_flush_expired
 
 # tokens one press of "Flush expired tokens" deletes at most: the request must end; the nightly
@@ -21,34 +22,22 @@ for model in (OutstandingToken, BlacklistedToken):
         admin.site.unregister(model)
 
 
-class ExpiredFilter(admin.SimpleListFilter):
+class ExpiredFilter(YesNoFilter):
     title = "expired"
     parameter_name = "expired"
     field = "expires_at"
 
-    def lookups(self, request, model_admin):
-        return [("yes", "Yes"), ("no", "No")]
-
-    def queryset(self, request, queryset):
-        now = timezone.now()
-        if self.value() == "yes":
-            return queryset.filter(**{f"{self.field}__lte": now})
-        if self.value() == "no":
-            return queryset.filter(**{f"{self.field}__gt": now})
-        return queryset
+    def filter_for(self, queryset, yes: bool):
+        lookup = "lte" if yes else "gt"
+        return queryset.filter(**{f"{self.field}__{lookup}": timezone.now()})
 
 
-class BlacklistedFilter(admin.SimpleListFilter):
+class BlacklistedFilter(YesNoFilter):
     title = "blacklisted"
     parameter_name = "blacklisted"
 
-    def lookups(self, request, model_admin):
-        return [("yes", "Yes"), ("no", "No")]
-
-    def queryset(self, request, queryset):
-        if self.value() in ("yes", "no"):
-            return queryset.filter(blacklistedtoken__isnull=self.value() == "no")
-        return queryset
+    def filter_for(self, queryset, yes: bool):
+        return queryset.filter(blacklistedtoken__isnull=not yes)
 
 
 @admin.register(OutstandingToken)
