@@ -19,12 +19,16 @@ PASSWORD = "Correct-Horse-Battery-42"
 pytestmark = pytest.mark.django_db
 
 
+# one hash for every message: the same user sent twice is the same bytes, as a redelivery is
+PASSWORD_HASH = make_password(PASSWORD)
+
+
 def user_body(username, *, source_id=None, message_type=USER_CREATED, **user):
     return {
         "type": message_type,
         "source": "campus-north",
         "source_id": source_id if source_id is not None else zlib.crc32(username.encode()),
-        "user": {"username": username, "password": make_password(PASSWORD), "is_active": True} | user,
+        "user": {"username": username, "password": PASSWORD_HASH, "is_active": True} | user,
     }
 
 

@@ -6,35 +6,21 @@ import json
 import logging
 import time
 import uuid
-import zlib
 
 import pika
 import pytest
-from django.contrib.auth.hashers import get_hasher, make_password
+from django.contrib.auth.hashers import get_hasher
 from django.contrib.auth.models import Group, Permission
 
 from users.models import ConflictingUserSyncLog, User, UserSyncInbox
 from users.sync import REDACTED_NOT_A_HASH, REDACTED_UNKNOWN_KEY
 from users.sync_consumer import UserSyncConsumer
-from users.sync_payload import USER_CREATED
+from users.tests.test_sync_consumer import PASSWORD, PASSWORD_HASH, user_body
 
-PASSWORD = "Correct-Horse-Battery-42"
 PLAINTEXT = "Plain-Secret-Never-Stored-7"
 NEW_ID = object()
 
 pytestmark = pytest.mark.django_db
-
-
-def user_body(username, *, source_id=None, message_type=USER_CREATED, **user):
-    return {
-        "type": message_type,
-        "source": "campus-north",
-        "source_id": source_id if source_id is not None else zlib.crc32(username.encode()),
-        "user": {"username": username, "password": PASSWORD_HASH, "is_active": True} | user,
-    }
-
-
-PASSWORD_HASH = make_password(PASSWORD)
 
 
 class HostileSender:
