@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.support.amqp_tap import DeliveryTap
+from tests.support.amqp_tap import AmqpTap
 from tests.support.daemons import DaemonSupervisor, run_command
 from tests.support.deployments import Deployment, MySQLServer
 from tests.support.services import service_missing
@@ -79,14 +79,14 @@ def daemons(tmp_path, transactional_db, rabbit):
 
 
 @pytest.fixture
-def broker_tap() -> DeliveryTap:
-    return DeliveryTap()
+def broker_tap() -> AmqpTap:
+    return AmqpTap()
 
 
 @pytest.fixture
 def broker_proxy(settings, broker_tap):
-    """A TCP proxy in front of RabbitMQ (`.via(url)` routes a RABBITMQ_URL through it) that counts
-    the deliveries it carries."""
+    """A TCP proxy in front of RabbitMQ (`.via(url)` routes a RABBITMQ_URL through it) whose tap
+    counts the deliveries it carries and causes faults at chosen frames."""
     import pika
 
     params = pika.URLParameters(settings.RABBITMQ_URL)

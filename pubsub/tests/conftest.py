@@ -63,7 +63,7 @@ def extra_route(rabbit):
 def wait_until():
     """Poll `predicate` until it holds (broker-side routing such as dead-lettering is asynchronous)."""
 
-    def _wait_until(predicate, *, timeout=5.0):
+    def _wait_until(predicate, *, timeout=30.0):
         deadline = time.monotonic() + timeout
         while not predicate():
             assert time.monotonic() < deadline, f"not reached within {timeout}s"

@@ -40,7 +40,7 @@ def parking(rabbit):
     """The route's parking queue: its messages, fetched once they arrived; deleted afterwards."""
     queue = unmatched_queue(rabbit.route.deadletter_queue)
 
-    def _parked(expected: int, timeout: float = 5.0) -> list:
+    def _parked(expected: int, timeout: float = 30.0) -> list:
         channel = rabbit.channel()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -212,7 +212,7 @@ def test_the_running_consumer_keeps_consuming_after_hostile_dead_letters(rabbit,
         for headers in MALFORMED_X_DEATH.values():
             dead_letter(message_id="not-a-uuid", headers=headers)
         dead_letter(message_id=str(row.message_id), body=b"x" * 1024 * 1024)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while consumer.processed < len(MALFORMED_X_DEATH) + 1 and time.monotonic() < deadline:
             consumer.step()
     finally:

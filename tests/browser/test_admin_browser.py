@@ -21,7 +21,7 @@ OUTBOX = "/admin/pubsub/queuepublishhistory/"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def wait(browser, condition, timeout=10):
+def wait(browser, condition, timeout=30):
     return WebDriverWait(browser, timeout).until(condition)
 
 

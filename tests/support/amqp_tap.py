@@ -1,81 +1,137 @@
-"""Reads the broker→client side of an AMQP 0-9-1 connection passing through the TCP proxy and
-counts which message_ids were delivered to the client, and how often: the consumer cannot tell us
-how many redeliveries its inbox absorbed, the wire can."""
+"""Reads the AMQP 0-9-1 frames of every connection through the TCP proxy, both ways, with pamqp
+(pika's sibling frame codec). It counts which message_ids were delivered to the client and how
+often (the consumer cannot tell us how many redeliveries its inbox absorbed, the wire can), and it
+causes faults at a given frame instead of at a given moment, so a fault test tests the same thing
+on a fast machine and a slow one."""
 
-import struct
 import threading
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-FRAME_METHOD, FRAME_HEADER = 1, 2
-FRAME_END = 0xCE
-BASIC_CLASS = 60
-BASIC_DELIVER, BASIC_GET_OK = 60, 71
-# property flags of basic content headers, in wire order, up to message-id
-_SHORTSTR, _TABLE, _OCTET = "shortstr", "table", "octet"
-_PROPERTIES_BEFORE_MESSAGE_ID = (
-    (0x8000, _SHORTSTR),  # content-type
-    (0x4000, _SHORTSTR),  # content-encoding
-    (0x2000, _TABLE),  # headers
-    (0x1000, _OCTET),  # delivery-mode
-    (0x0800, _OCTET),  # priority
-    (0x0400, _SHORTSTR),  # correlation-id
-    (0x0200, _SHORTSTR),  # reply-to
-    (0x0100, _SHORTSTR),  # expiration
-)
-_MESSAGE_ID_FLAG = 0x0080
+from pamqp import commands, header
+from pamqp import frame as amqp_frame
+
+from tests.support.tcp_proxy import DOWNSTREAM, UPSTREAM
+
+PROTOCOL_HEADER = b"AMQP"
+_DELIVERIES = (commands.Basic.Deliver, commands.Basic.GetOk)
 
 
-def _message_id(header_payload: bytes) -> str | None:
-    flags = struct.unpack_from(">H", header_payload, 12)[0]
-    pos = 14
-    for flag, kind in _PROPERTIES_BEFORE_MESSAGE_ID:
-        if not flags & flag:
-            continue
-        if kind == _SHORTSTR:
-            pos += 1 + header_payload[pos]
-        elif kind == _TABLE:
-            pos += 4 + struct.unpack_from(">I", header_payload, pos)[0]
-        else:
-            pos += 1
-    if not flags & _MESSAGE_ID_FLAG:
-        return None
-    size = header_payload[pos]
-    return header_payload[pos + 1 : pos + 1 + size].decode()
+def _frame_size(buffer: bytearray) -> int:
+    """Size of the complete frame at the start of `buffer`, or 0 if it has not all arrived."""
+    if buffer[:4] == PROTOCOL_HEADER:
+        return 8 if len(buffer) >= 8 else 0
+    if len(buffer) < 7:
+        return 0
+    size = 7 + int.from_bytes(buffer[3:7], "big") + 1
+    return size if len(buffer) >= size else 0
 
 
-class _ConnectionReader:
-    def __init__(self, tap: "DeliveryTap"):
+@dataclass
+class _Rule:
+    direction: str
+    method: str
+    at: set[int]
+    cut: bool
+    freeze: str = ""
+    fired: threading.Event = field(default_factory=threading.Event)
+
+
+class _ConnectionWire:
+    """One proxied connection: splits each direction into whole frames and asks the tap what to
+    do with each before it passes."""
+
+    def __init__(self, tap: "AmqpTap", proxy):
         self.tap = tap
-        self.buffer = bytearray()
-        self.expecting_header: set[int] = set()
+        self.proxy = proxy
+        self.pending = {UPSTREAM: bytearray(), DOWNSTREAM: bytearray()}
+        self.awaiting_header: set[int] = set()
 
-    def feed(self, data: bytes) -> None:
-        self.buffer += data
-        while len(self.buffer) >= 7:
-            frame_type, channel, size = struct.unpack_from(">BHI", self.buffer, 0)
-            if len(self.buffer) < 8 + size:
-                return
-            payload = bytes(self.buffer[7 : 7 + size])
-            del self.buffer[: 8 + size]
-            if frame_type == FRAME_METHOD and size >= 4:
-                class_id, method_id = struct.unpack_from(">HH", payload, 0)
-                if class_id == BASIC_CLASS and method_id in (BASIC_DELIVER, BASIC_GET_OK):
-                    self.expecting_header.add(channel)
-            elif frame_type == FRAME_HEADER and channel in self.expecting_header:
-                self.expecting_header.discard(channel)
-                self.tap._delivered(_message_id(payload))
+    def feed(self, direction: str, data: bytes) -> tuple[bytes, bool]:
+        """What to forward of `data` (whole frames only; a partial one waits for its rest), and
+        whether to cut the connection right after it."""
+        buffer = self.pending[direction]
+        buffer += data
+        forward = bytearray()
+        while size := _frame_size(buffer):
+            raw = bytes(buffer[:size])
+            del buffer[:size]
+            _, channel, frame = amqp_frame.unmarshal(raw)
+            if self.tap._before(self.proxy, direction, frame):
+                return bytes(forward), True
+            forward += raw
+            if direction == DOWNSTREAM:
+                self._observe(channel, frame)
+        return bytes(forward), False
+
+    def _observe(self, channel: int, frame) -> None:
+        if isinstance(frame, _DELIVERIES):
+            self.awaiting_header.add(channel)
+        elif isinstance(frame, header.ContentHeader) and channel in self.awaiting_header:
+            self.awaiting_header.discard(channel)
+            self.tap._delivered(frame.properties.message_id)
 
 
-class DeliveryTap:
-    """Give to TcpProxy(tap=...): counts deliveries (basic.deliver / basic.get-ok) by message_id
-    over every connection the proxy carries."""
+class AmqpTap:
+    """Give to TcpProxy(tap=...).
+
+    Counts deliveries (basic.deliver / basic.get-ok) by message_id, and each method frame by
+    direction, over every connection the proxy carries. Faults, armed before or during a test:
+
+    cut_before(direction, method, at=[n, ...])
+        the n-th `method` frame in `direction` never passes: its connection is cut just before it
+        (an ack that never reaches the broker: the consumer applied the batch, the broker
+        redelivers it)
+    freeze_after(direction, method, at=n, hold=d)
+        once the n-th `method` frame has passed, direction `hold` stops flowing (TcpProxy.freeze)
+    """
 
     def __init__(self):
         self.deliveries: Counter = Counter()
+        self.frames: Counter = Counter()
+        self._rules: list[_Rule] = []
         self._lock = threading.Lock()
 
-    def reader(self) -> _ConnectionReader:
-        return _ConnectionReader(self)
+    def wire(self, proxy) -> _ConnectionWire:
+        return _ConnectionWire(self, proxy)
+
+    # -- faults ----------------------------------------------------------------------------
+    def cut_before(self, direction: str, method: type, *, at: Iterable[int]) -> threading.Event:
+        """The returned event is set when the last of the cuts has happened."""
+        return self._arm(_Rule(direction, method.name, set(at), cut=True))
+
+    def freeze_after(self, direction: str, method: type, *, at: int, hold: str) -> threading.Event:
+        return self._arm(_Rule(direction, method.name, {at}, cut=False, freeze=hold))
+
+    def _arm(self, rule: _Rule) -> threading.Event:
+        assert rule.direction in (UPSTREAM, DOWNSTREAM) and rule.at, rule
+        with self._lock:
+            self._rules.append(rule)
+        return rule.fired
+
+    def _before(self, proxy, direction: str, frame) -> bool:
+        """Count `frame`; True if its connection must be cut before it passes."""
+        name = getattr(frame, "name", type(frame).__name__)
+        with self._lock:
+            self.frames[direction, name] += 1
+            seen = self.frames[direction, name]
+            rules = [rule for rule in self._rules if (rule.direction, rule.method) == (direction, name)]
+        cut = False
+        for rule in rules:
+            if seen not in rule.at:
+                continue
+            if rule.freeze:
+                proxy.freeze(rule.freeze)
+            cut = cut or rule.cut
+            if seen == max(rule.at):
+                rule.fired.set()
+        return cut
+
+    # -- counts ----------------------------------------------------------------------------
+    def count(self, direction: str, method: type) -> int:
+        with self._lock:
+            return self.frames[direction, method.name]
 
     def _delivered(self, message_id: str | None) -> None:
         with self._lock:

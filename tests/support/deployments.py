@@ -9,6 +9,8 @@ import MySQLdb.cursors
 
 # what a MySQL client sends to commit a transaction: a COM_QUERY packet's command byte, then the text
 MYSQL_COMMIT = b"\x03commit"
+# what only the relay's claim query says (SELECT … FOR UPDATE SKIP LOCKED)
+MYSQL_SKIP_LOCKED = b"skip locked"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """A small threaded TCP proxy the fault tests control: it sits between a daemon and RabbitMQ or
-MariaDB and can cut every live connection, refuse new ones, or hold the bytes of one direction."""
+MariaDB and can cut every live connection, refuse new ones, or hold the bytes of one direction.
+Faults that must land inside a window (between a commit and its answer, an apply and its ack) are
+triggered by what passes through the proxy, never by a timer: a timer misses the window on a
+machine faster or slower than the one the test was written on."""
 
 import logging
 import selectors
@@ -7,6 +10,7 @@ import socket
 import struct
 import threading
 import time
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 logger = logging.getLogger(__name__)
@@ -24,6 +28,16 @@ def _reset(sock: socket.socket) -> None:
     sock.close()
 
 
+@dataclass
+class _Trigger:
+    direction: str
+    pattern: bytes
+    hold_secs: float
+    remaining: int
+    refuse_secs: float
+    fired: threading.Event = field(default_factory=threading.Event)
+
+
 class _Pipe(threading.Thread):
     """One proxied connection: a client socket and its upstream socket, pumped by one thread."""
 
@@ -35,7 +49,7 @@ class _Pipe(threading.Thread):
         self.client = client
         self.upstream = upstream
         self.cut_requested = threading.Event()
-        self.reader = proxy.tap.reader() if proxy.tap is not None else None
+        self.wire = proxy.tap.wire(proxy) if proxy.tap is not None else None
 
     def run(self) -> None:
         peers = {self.client: (self.upstream, UPSTREAM), self.upstream: (self.client, DOWNSTREAM)}
@@ -54,10 +68,15 @@ class _Pipe(threading.Thread):
                         data = source.recv(65536)
                         if not data:
                             return
-                        target.sendall(data)
-                        if direction == DOWNSTREAM and self.reader is not None:
-                            self.reader.feed(data)
-                        self.proxy._inspect(direction, data)
+                        cut = False
+                        if self.wire is not None:
+                            data, cut = self.wire.feed(direction, data)
+                        if data:
+                            target.sendall(data)
+                            self.proxy._inspect(direction, data)
+                        if cut:
+                            self.proxy._count_cut()
+                            return
                     if self.proxy.frozen:
                         time.sleep(self.poll_secs)
             except OSError:
@@ -75,10 +94,12 @@ class TcpProxy:
     pause()     refuses new connections (the listener is closed); resume() listens again on the same port
     freeze(d)   stops forwarding direction "up" (client→target) or "down" (target→client), keeping the
                 connection open: the peer waits for an answer that does not come; thaw() lets it flow
-    cut_after(d, pattern)
-                one-shot: once `pattern` has passed in direction d, hold the answer, let the target
-                act on what it got, then cut: the client cannot know whether its request took effect
-    tap         an object whose reader() gets each connection's target→client bytes, in order
+    cut_after(d, pattern, nth=n, refuse_secs=s)
+                one-shot: once `pattern` has passed in direction d for the n-th time, hold the
+                answer, let the target act on what it got, then cut (and refuse new connections
+                for s seconds): the client cannot know whether its request took effect
+    tap         an object whose wire(proxy) reads each connection both ways and decides what of it
+                passes and when to cut it (see amqp_tap)
     """
 
     def __init__(self, target_host: str, target_port: int, listen_host: str = "127.0.0.1", tap=None):
@@ -95,7 +116,7 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
         self._stopped = threading.Event()
-        self._trigger: tuple[str, bytes, float, threading.Event] | None = None
+        self._trigger: _Trigger | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> "TcpProxy":
@@ -142,13 +163,16 @@ class TcpProxy:
         with self._lock:
             self._frozen.clear()
 
-    def cut_after(self, direction: str, pattern: bytes, hold_secs: float = 0.2) -> threading.Event:
-        """Arm the one-shot fault described above; the returned event is set once it has fired."""
+    def cut_after(
+        self, direction: str, pattern: bytes, hold_secs: float = 0.2, *, nth: int = 1, refuse_secs: float = 0.0
+    ) -> threading.Event:
+        """Arm the one-shot fault described above; the returned event is set once it has fired
+        (the cut is made; new connections are refused for `refuse_secs` more)."""
         assert direction in (UPSTREAM, DOWNSTREAM), direction
-        fired = threading.Event()
+        trigger = _Trigger(direction, pattern.lower(), hold_secs, nth, refuse_secs)
         with self._lock:
-            self._trigger = (direction, pattern.lower(), hold_secs, fired)
-        return fired
+            self._trigger = trigger
+        return trigger.fired
 
     # -- state -----------------------------------------------------------------------------
     def via(self, url: str) -> str:
@@ -223,22 +247,35 @@ class TcpProxy:
 
     def _inspect(self, direction: str, data: bytes) -> None:
         trigger = self._trigger
-        if trigger is None or trigger[0] != direction or trigger[1] not in data.lower():
+        if trigger is None or trigger.direction != direction or trigger.pattern not in data.lower():
             return
         with self._lock:
             if self._trigger is not trigger:
                 return
+            trigger.remaining -= 1
+            if trigger.remaining:
+                return
             self._trigger = None
             # called from the pipe thread before it reads again: the answer cannot slip through
             self._frozen.add(DOWNSTREAM if direction == UPSTREAM else UPSTREAM)
-        timer = threading.Timer(trigger[2], self._fire, args=(trigger[3],))
+        timer = threading.Timer(trigger.hold_secs, self._fire, args=(trigger,))
         timer.daemon = True
         timer.start()
 
-    def _fire(self, fired: threading.Event) -> None:
+    def _fire(self, trigger: "_Trigger") -> None:
+        if trigger.refuse_secs:
+            self.pause()
+            resume = threading.Timer(trigger.refuse_secs, self.resume)
+            resume.daemon = True
+            resume.start()
         self.cut()
         self.thaw()
-        fired.set()
+        trigger.fired.set()
+
+    def _count_cut(self) -> None:
+        """A connection the tap cut (one connection, at a frame it chose)."""
+        with self._lock:
+            self.cuts += 1
 
     def _forget(self, pipe: _Pipe) -> None:
         with self._lock:

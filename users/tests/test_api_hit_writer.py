@@ -74,7 +74,7 @@ def test_a_full_batch_is_written_without_waiting_for_the_flush_interval(writers)
 
     for n in range(3):
         writer.submit(make_hit(n))
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while len(sink.hits) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
 
@@ -93,15 +93,16 @@ def test_stop_writes_every_hit_still_queued(writers):
 
 
 def test_submit_drops_instead_of_blocking_when_the_queue_is_full(writers):
-    unblock = threading.Event()
+    taken, unblock = threading.Event(), threading.Event()
 
     def stuck(*, hits):
-        unblock.wait(5)
+        taken.set()
+        unblock.wait(30)
         return len(hits)
 
     writer = writers(stuck, max_queued=2, batch_size=1, flush_secs=0)
-    writer.submit(make_hit(0))  # taken by the writer, which is now stuck
-    time.sleep(0.1)
+    writer.submit(make_hit(0))
+    assert taken.wait(30), "the writer never took the first hit"  # it is stuck writing it now
     accepted = [writer.submit(make_hit(n)) for n in range(1, 6)]
     unblock.set()
 

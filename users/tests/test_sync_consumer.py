@@ -59,7 +59,7 @@ def sender(rabbit):
     return Sender(rabbit)
 
 
-def dead_letters(rabbit, expected, timeout=5.0):
+def dead_letters(rabbit, expected, timeout=30.0):
     """The DLQ's message count once `expected` arrived (dead-lettering is asynchronous)."""
     deadline = time.monotonic() + timeout
     while (count := rabbit.message_count(rabbit.route.deadletter_queue)) < expected and time.monotonic() < deadline:
@@ -272,7 +272,7 @@ def test_consumer_applies_messages_delivered_while_it_runs(rabbit, sender):
     try:
         consumer.step()
         sender.send(user_body("remote.live"))
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30
         while not User.objects.filter(username="remote.live").exists() and time.monotonic() < deadline:
             consumer.step()
     finally:

@@ -57,7 +57,7 @@ def run_once():
     return consumer
 
 
-def dead_letters(rabbit, expected: int, timeout: float = 5.0) -> list:
+def dead_letters(rabbit, expected: int, timeout: float = 30.0) -> list:
     """What reached the DLQ once `expected` messages arrived (dead-lettering is asynchronous)."""
     deadline = time.monotonic() + timeout
     while rabbit.message_count(rabbit.route.deadletter_queue) < expected and time.monotonic() < deadline:
@@ -355,7 +355,7 @@ def test_the_running_consumer_keeps_consuming_after_a_burst_of_poison(rabbit, se
         for hostile, _ in REJECTED.values():
             sender.send(**hostile)
         sender.send(user_body("remote.after"))
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while not User.objects.filter(username="remote.after").exists() and time.monotonic() < deadline:
             consumer.step()
     finally:
