@@ -216,7 +216,9 @@ REST_FRAMEWORK = {
         "login": env.str("LOGIN_THROTTLE_RATE", default="10/min"),
         "password_reset": env.str("PASSWORD_RESET_THROTTLE_RATE", default="5/min"),
     },
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    # DRF's own client address is REMOTE_ADDR; the API's throttles (users.throttling) believe
+    # X-Forwarded-For only from IPWARE_TRUSTED_PROXIES
+    "NUM_PROXIES": 0,
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")

@@ -2,7 +2,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -18,6 +17,7 @@ from users.serializers.auth import (
     PasswordResetRequestSerializer,
     TokenPairSerializer,
 )
+from users.throttling import ScopedRateThrottle
 
 UNAUTHORIZED = OpenApiResponse(DetailSerializer, description="Missing, invalid, expired or revoked credentials.")
 BAD_REQUEST = OpenApiResponse(description="Malformed input; the body names each wrong field.")
