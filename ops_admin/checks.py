@@ -1,6 +1,7 @@
 """Deployment checks (`manage.py check --deploy`): the shared engines are not reached with their
-factory accounts. RabbitMQ's guest/guest and MySQL's password-less root work out of the box on
-a developer's machine, which is why they must not be what production runs with."""
+factory accounts, and /metrics is not open to anyone. RabbitMQ's guest/guest, MySQL's
+password-less root and a token-less /metrics work out of the box on a developer's machine, which
+is why they must not be what production runs with."""
 
 from urllib.parse import unquote
 
@@ -11,6 +12,7 @@ from django.db import connections
 
 BROKER_DEFAULT_ACCOUNT_ID = "ops_admin.W001"
 DATABASE_NO_PASSWORD_ID = "ops_admin.W002"
+METRICS_OPEN_ID = "ops_admin.W003"
 
 
 @register(Tags.security, deploy=True)
@@ -37,3 +39,15 @@ def check_database_password(app_configs=None, **kwargs):
                 id=DATABASE_NO_PASSWORD_ID,
             ))
     return warnings
+
+
+@register(Tags.security, deploy=True)
+def check_metrics_token(app_configs=None, **kwargs):
+    if not settings.DEBUG and not settings.METRICS_TOKEN:
+        return [Warning(
+            "METRICS_TOKEN is empty: /metrics answers whoever reaches the process.",
+            hint="Set METRICS_TOKEN to a long random value and give it to the Prometheus scraper "
+                 "(authorization: Bearer).",
+            id=METRICS_OPEN_ID,
+        )]
+    return []

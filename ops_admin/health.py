@@ -2,9 +2,13 @@
 
 `/healthz` answers as long as the process serves requests. `/readyz` also asks the database (a
 trivial query) and the broker (a short AMQP connection) and answers 503 naming what is down.
+Its result is reused for READINESS_CACHE_SECS by every probe of the process, so a flood of probes
+(or one careless monitor) opens one broker connection per window, not one per request.
 """
 
 import logging
+import threading
+import time
 
 import pika
 from django.conf import settings
@@ -48,6 +52,37 @@ def readiness_checks(*, timeout: float) -> dict[str, str]:
     return results
 
 
+class ReadinessCache:
+    """The last readiness result of this process and when it was taken. One lock: probes that
+    arrive while a check runs wait for its result instead of opening connections of their own."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._taken_at: float | None = None
+        self._checks: dict[str, str] = {}
+
+    def get(self, *, max_age: float, compute) -> dict[str, str]:
+        with self._lock:
+            if self._taken_at is None or time.monotonic() - self._taken_at >= max_age:
+                self._checks = compute()
+                self._taken_at = time.monotonic()
+            return self._checks
+
+    def clear(self) -> None:
+        with self._lock:
+            self._taken_at, self._checks = None, {}
+
+
+readiness_cache = ReadinessCache()
+
+
+def readiness_checks_cached(*, timeout: float, max_age: float) -> dict[str, str]:
+    """readiness_checks(), taken at most once per `max_age` seconds in this process (0: each call)."""
+    if max_age <= 0:
+        return readiness_checks(timeout=timeout)
+    return readiness_cache.get(max_age=max_age, compute=lambda: readiness_checks(timeout=timeout))
+
+
 @never_cache
 @require_safe
 def healthz(request):
@@ -57,7 +92,9 @@ def healthz(request):
 @never_cache
 @require_safe
 def readyz(request):
-    checks = readiness_checks(timeout=settings.READINESS_TIMEOUT_SECS)
+    checks = readiness_checks_cached(
+        timeout=settings.READINESS_TIMEOUT_SECS, max_age=settings.READINESS_CACHE_SECS
+    )
     down = [name for name, state in checks.items() if state != "ok"]
     return JsonResponse(
         {"status": "unavailable" if down else "ok", "checks": checks, "down": down},

@@ -343,6 +343,8 @@ COMPLETED_TASK_RETENTION_DAYS = env.int("COMPLETED_TASK_RETENTION_DAYS", default
 # probes and scrapers speak plain HTTP to the process, behind the TLS-terminating proxy
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 READINESS_TIMEOUT_SECS = env.float("READINESS_TIMEOUT_SECS", default=2.0)
+# /readyz reuses its result this long (per process), so no probe flood reaches the broker
+READINESS_CACHE_SECS = env.float("READINESS_CACHE_SECS", default=1.0)
 # /metrics reports API requests (count by status, latency) over this many recent seconds
 METRICS_API_WINDOW_SECS = env.int("METRICS_API_WINDOW_SECS", default=60)
 # when set, /metrics answers only a scraper sending it as a bearer token (Prometheus: authorization)

@@ -8,6 +8,8 @@ os.environ.setdefault("PASSWORD_RESET_THROTTLE_RATE", "1000/min")
 # API hits written in the request, inside the test's transaction (a writer thread would hold a
 # connection of its own, outside it)
 os.environ.setdefault("API_HIT_LOG_WRITER", "inline")
+# each test's /readyz sees its own database and broker, not a result an earlier test left
+os.environ.setdefault("READINESS_CACHE_SECS", "0")
 
 from .settings import *  # noqa: E402,F401,F403
 

@@ -88,3 +88,78 @@ def test_readyz_is_not_cached(client, settings):
     settings.RABBITMQ_URL = CLOSED_PORT_URL
 
     assert "no-cache" in client.get("/readyz")["Cache-Control"]
+
+
+@pytest.fixture
+def fresh_readiness_cache():
+    from ops_admin import health
+
+    health.readiness_cache.clear()
+    yield
+    health.readiness_cache.clear()
+
+
+@pytest.fixture
+def broker_connections(monkeypatch, fresh_readiness_cache):
+    """Counts the AMQP connections /readyz opens (each to a broker that answers at once)."""
+    from ops_admin import health
+
+    opened = []
+
+    class CountedConnection:
+        def __init__(self, params):
+            opened.append(params)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(health.pika, "BlockingConnection", CountedConnection)
+    return opened
+
+
+def test_readyz_probes_within_the_cache_window_open_one_broker_connection(client, settings, broker_connections):
+    settings.READINESS_CACHE_SECS = 60
+
+    statuses = [client.get("/readyz").status_code for _ in range(20)]
+
+    assert statuses == [200] * 20
+    assert len(broker_connections) == 1
+
+
+def test_readyz_checks_again_once_the_cache_window_is_over(client, settings, broker_connections):
+    settings.READINESS_CACHE_SECS = 0.05
+    client.get("/readyz")
+    time.sleep(0.1)
+
+    client.get("/readyz")
+
+    assert len(broker_connections) == 2
+
+
+def test_readyz_without_a_cache_window_checks_on_every_probe(client, settings, broker_connections):
+    settings.READINESS_CACHE_SECS = 0
+
+    for _ in range(3):
+        client.get("/readyz")
+
+    assert len(broker_connections) == 3
+
+
+def test_concurrent_readiness_probes_within_the_window_share_one_check(monkeypatch, fresh_readiness_cache):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ops_admin import health
+
+    checks_run = []
+
+    def slow_checks(*, timeout):
+        checks_run.append(timeout)
+        time.sleep(0.2)
+        return {"database": "ok", "broker": "ok"}
+
+    monkeypatch.setattr(health, "readiness_checks", slow_checks)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: health.readiness_checks_cached(timeout=1.0, max_age=60), range(8)))
+
+    assert len(checks_run) == 1
+    assert results == [{"database": "ok", "broker": "ok"}] * 8

@@ -165,3 +165,14 @@ def test_metrics_answer_the_scraper_with_the_token(client, settings):
 
     assert response.status_code == 200
     assert b"opsconsole_outbox_rows" in response.content
+
+
+@pytest.mark.parametrize(("debug", "token", "warned"), [
+    (False, "", True), (False, "scrape-secret-0123456789", False), (True, "", False),
+], ids=["production-without-token", "production-with-token", "development"])
+def test_deploy_check_warns_of_metrics_without_a_token_only_in_production(settings, debug, token, warned):
+    from ops_admin.checks import METRICS_OPEN_ID, check_metrics_token
+
+    settings.DEBUG, settings.METRICS_TOKEN = debug, token
+
+    assert [warning.id for warning in check_metrics_token()] == ([METRICS_OPEN_ID] if warned else [])

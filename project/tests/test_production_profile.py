@@ -31,6 +31,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "k" * 20 + "-Zq8" * 12,
     "RABBITMQ_URL": "amqps://opsconsole:broker-Pass-1@mq.internal:5671/opsconsole",
     "DATABASE_URL": "mysql://opsconsole:db-Pass-1@db.internal:3306/opsconsole",
+    "METRICS_TOKEN": "scrape-" + "Qv7" * 10,
 }
 
 
@@ -52,6 +53,13 @@ def test_check_deploy_flags_a_database_user_without_password():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", **env)
     assert result.returncode != 0
     assert "ops_admin.W002" in result.stderr + result.stdout
+
+
+def test_check_deploy_flags_metrics_open_to_anyone():
+    env = PRODUCTION_ENV | {"METRICS_TOKEN": ""}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "ops_admin.W003" in result.stderr + result.stdout
 
 
 def test_debug_on_accepts_the_development_secret_key():
