@@ -18,6 +18,8 @@ from users.services import tokens_flush_expired
 # bounds of one button press: the request must end well within a proxy's timeout
 SCHEDULED_TASKS_LIMIT = 20
 SCHEDULED_TASKS_MAX_SECS = 20.0
+# long-running tasks named in the message when the button leaves them to the scheduler
+LONG_TASKS_NAMED = 5
 DELETE_LIMIT = 100_000
 
 
@@ -64,6 +66,10 @@ def run_scheduled_tasks_now(request):
     text = f"Ran {run.ran} due scheduled task(s); {run.failed} failed (rescheduled)."
     if run.left:
         text += f" {run.left} still due: the scheduler runs them, or press again."
+    if run.left_to_scheduler:
+        shown = ", ".join(run.left_to_scheduler[:LONG_TASKS_NAMED])
+        more = len(run.left_to_scheduler) - LONG_TASKS_NAMED
+        text += f" Left to the scheduler (too long for a request): {shown}{f' and {more} more' if more > 0 else ''}."
     return (messages.WARNING if run.failed else messages.SUCCESS), text
 
 

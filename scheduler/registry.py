@@ -1,4 +1,5 @@
-"""Which tasks recur, and (re)registering them with background_task at each scheduler start."""
+"""Which tasks recur, which are too long to run anywhere but in the scheduler, and (re)registering
+the recurring ones with background_task at each scheduler start."""
 
 from dataclasses import dataclass
 
@@ -14,6 +15,17 @@ class RecurringTask:
     task: TaskProxy
     every_secs: int
     verbose_name: str = ""
+
+
+# names of the tasks too long for a web request: only a scheduler runs them (the dashboard's
+# "Run due scheduled tasks now" leaves them); filled by @long_running where each task is defined
+LONG_RUNNING_TASK_NAMES: set[str] = set()
+
+
+def long_running(task: TaskProxy) -> TaskProxy:
+    """Mark a background task as one that only dj_tasks_scheduler runs."""
+    LONG_RUNNING_TASK_NAMES.add(task.name)
+    return task
 
 
 def registered_tasks() -> list[RecurringTask]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from project.batching import delete_in_batches
 from pubsub.heartbeat import heartbeat_beat
+from scheduler.registry import LONG_RUNNING_TASK_NAMES
 
 SCHEDULER_NAME = "dj_tasks_scheduler"
 # the scheduler's liveness: run anywhere else it would report a scheduler that isn't running
@@ -87,12 +88,15 @@ class DueTasksRun:
     ran: int
     failed: int
     left: int  # still due when the run stopped at its bound
+    # due tasks marked @long_running, left to the scheduler (their verbose names)
+    left_to_scheduler: tuple[str, ...] = ()
 
 
 def tasks_run_due(*, limit: int, max_secs: float) -> DueTasksRun:
     """Run the scheduled tasks that are due, one by one in this process as dj_tasks_scheduler
-    would (locked, so a running scheduler never runs the same one), stopping after `limit` tasks
-    or `max_secs` seconds. A task that raises is rescheduled by background_task as usual."""
+    would (locked, so a running scheduler never runs the same one), starting none after `limit`
+    tasks or `max_secs` seconds. A task that raises is rescheduled by background_task as usual.
+    Long-running tasks (an import job) are left to the scheduler: the caller is a web request."""
     autodiscover()
     errors = []
 
@@ -112,13 +116,18 @@ def tasks_run_due(*, limit: int, max_secs: float) -> DueTasksRun:
             ran += 1
     finally:
         task_error.disconnect(dispatch_uid="scheduler_tasks_run_due")
-    return DueTasksRun(ran=ran, failed=len(errors), left=len(_due_tasks()))
+    left_to_scheduler = tuple(
+        task.verbose_name or task.task_name
+        for task in Task.objects.find_available() if task.task_name in LONG_RUNNING_TASK_NAMES
+    )
+    return DueTasksRun(ran=ran, failed=len(errors), left=len(_due_tasks()), left_to_scheduler=left_to_scheduler)
 
 
 def _due_tasks() -> list[Task]:
     return [
         task for task in Task.objects.find_available()
-        if task.task_name in tasks._tasks and task.task_name != HEARTBEAT_TASK_NAME
+        if task.task_name in tasks._tasks
+        and task.task_name != HEARTBEAT_TASK_NAME and task.task_name not in LONG_RUNNING_TASK_NAMES
     ]
 
 

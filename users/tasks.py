@@ -6,6 +6,7 @@ import logging
 from background_task import background
 from django.conf import settings
 
+from scheduler.registry import long_running
 from users.api_hits import api_hits_purge_expired
 from users.login_lockout import login_logs_purge_expired
 from users.services import tokens_flush_expired, user_import_job_run
@@ -33,6 +34,8 @@ def purge_old_login_logs():
         logger.info("purged %d login log rows older than %d days", deleted, settings.LOGIN_LOG_RETENTION_DAYS)
 
 
+# minutes to hours (hashing every password): never inside a web request
+@long_running
 @background
 def import_users(job_id):
     """A confirmed admin users import (queued by user_import_job_create)."""

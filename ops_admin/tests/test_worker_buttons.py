@@ -343,3 +343,31 @@ def test_superuser_may_press_every_button(client, service_calls):
     statuses = [client.post(url(name)).status_code for name in button_names]
 
     assert (statuses, service_calls) == ([302] * len(BUTTONS), [service for _, _, service in BUTTONS])
+
+
+def test_scheduled_tasks_button_leaves_a_user_import_job_to_the_scheduler(client, one_off_task_runs):
+    from users.tasks import import_users
+
+    import_users(424242, verbose_name="user import #424242")
+    client.force_login(staff_with("ops_admin.run_scheduled_tasks"))
+
+    response = client.post(url("run_scheduled_tasks_now"), follow=True)
+
+    assert one_off_task_runs == ["ran"]
+    assert Task.objects.filter(task_name="users.tasks.import_users", locked_by__isnull=True).exists()
+    assert not CompletedTask.objects.filter(task_name="users.tasks.import_users").exists()
+    assert messages_of(response) == [
+        "Ran 1 due scheduled task(s); 0 failed (rescheduled). "
+        "Left to the scheduler (too long for a request): user import #424242."
+    ]
+
+
+def test_scheduled_tasks_button_starts_no_task_after_its_time_budget(client, monkeypatch, one_off_task_runs):
+    monkeypatch.setattr(views, "SCHEDULED_TASKS_MAX_SECS", 0)
+    client.force_login(staff_with("ops_admin.run_scheduled_tasks"))
+
+    response = client.post(url("run_scheduled_tasks_now"), follow=True)
+
+    assert one_off_task_runs == []
+    assert "Ran 0 due scheduled task(s)" in messages_of(response)[0]
+    assert "1 still due" in messages_of(response)[0]
