@@ -160,6 +160,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# where admin users imports wait (previews and confirmed files): one directory that every web
+# host and the scheduler host share and may write (deploy/systemd: ReadWritePaths)
+USER_IMPORT_ROOT = Path(env.path("USER_IMPORT_ROOT", default=BASE_DIR / "private" / "user_imports"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -174,12 +177,19 @@ STORAGES = {
     "user_imports": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {
-            "location": env.path("USER_IMPORT_ROOT", default=BASE_DIR / "private" / "user_imports"),
+            "location": USER_IMPORT_ROOT,
             "file_permissions_mode": 0o600,
             "directory_permissions_mode": 0o700,
         },
     },
 }
+# the admin import's previewed files (django-import-export's MediaStorage writes them to the
+# "import_export" storage): beside the job files, not in one web host's /tmp, so a confirm that
+# lands on another web host finds its file; deleted at confirm, else by the hourly purge
+STORAGES["import_export"] = STORAGES["user_imports"]
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"
+# preview files, and files no waiting import job holds, older than this are deleted hourly
+USER_IMPORT_FILE_MAX_AGE_SECS = env.int("USER_IMPORT_FILE_MAX_AGE_SECS", default=3600)
 
 # --- Security: secure by default when DEBUG is off; each flag overridable ----------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -1,6 +1,7 @@
 import json
 
 from auditlog.mixins import AuditlogHistoryAdminMixin
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
@@ -86,6 +87,24 @@ class UserAdmin(AuditlogHistoryAdminMixin, ImportMixin, DjangoUserAdmin):
     def has_import_permission(self, request):
         return request.user.has_perm("users.add_user")
 
+    def get_tmp_storage_class_kwargs(self):
+        # IMPORT_EXPORT_TMP_STORAGE_CLASS (MediaStorage): a folder beside the job files
+        return {"MEDIA_FOLDER": services.USER_IMPORT_PREVIEW_FOLDER}
+
+    def import_action(self, request, **kwargs):
+        """The preview. django-import-export keeps the uploaded file for the confirm step even
+        when it offers none (rows in error, an unreadable file, an error): it holds plaintext
+        passwords, so it is deleted then and there."""
+        response = None
+        try:
+            response = super().import_action(request, **kwargs)
+        finally:
+            name = getattr(request.FILES.get("import_file"), "tmp_storage_name", None)
+            context = getattr(response, "context_data", None) or {}
+            if name and not context.get("confirm_form"):
+                self.get_tmp_storage_class()(name=name, **self.get_tmp_storage_class_kwargs()).remove()
+        return response
+
     @method_decorator(require_POST)
     def process_import(self, request, **kwargs):
         """Confirm: queue the previewed file as a background import job, then show that job."""
@@ -101,7 +120,16 @@ class UserAdmin(AuditlogHistoryAdminMixin, ImportMixin, DjangoUserAdmin):
             read_mode=input_format.get_read_mode(),
             **self.get_tmp_storage_class_kwargs(),
         )
-        data = tmp_storage.read()
+        try:
+            data = tmp_storage.read()
+        except FileNotFoundError:
+            self.message_user(
+                request,
+                "The previewed file is no longer there (a preview is kept for "
+                f"{settings.USER_IMPORT_FILE_MAX_AGE_SECS // 60} minutes): nothing was imported. Upload it again.",
+                messages.ERROR,
+            )
+            return redirect(reverse("admin:users_user_import"))
         tmp_storage.remove()
         job = services.user_import_job_create(
             content=data if isinstance(data, bytes) else data.encode("utf-8"),

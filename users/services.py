@@ -4,6 +4,7 @@ import json
 import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 from auditlog.context import set_actor
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
@@ -262,6 +264,8 @@ def sync_conflicts_resolve(*, queryset, actor: User | None) -> int:
 
 # invalid rows listed in a failed import job's error text; the rest are counted
 USER_IMPORT_ERRORS_SHOWN = 100
+# the admin import's previewed files, a folder of the "import_export" storage (users.admin)
+USER_IMPORT_PREVIEW_FOLDER = "previews"
 
 
 class UserImportInvalid(Exception):
@@ -270,14 +274,19 @@ class UserImportInvalid(Exception):
 
 def user_import_job_create(*, content: bytes, file_name: str, file_format: str, total: int,
                            created_by: User) -> UserImportJob:
-    """Store a previewed users file and queue the background task that imports it."""
+    """Store a previewed users file and queue the background task that imports it. If the job
+    cannot be queued, the file (plaintext passwords) is deleted at once."""
     from users.tasks import import_users  # users.tasks calls into this module
 
-    with transaction.atomic():
-        job = UserImportJob(file_name=file_name[:255], file_format=file_format, total=total, created_by=created_by)
-        job.file.save(f"{uuid.uuid4().hex}.{file_format}", ContentFile(content), save=False)
-        job.save()
-        import_users(job.pk, verbose_name=f"user import #{job.pk}", creator=created_by)
+    job = UserImportJob(file_name=file_name[:255], file_format=file_format, total=total, created_by=created_by)
+    job.file.save(f"{uuid.uuid4().hex}.{file_format}", ContentFile(content), save=False)
+    try:
+        with transaction.atomic():
+            job.save()
+            import_users(job.pk, verbose_name=f"user import #{job.pk}", creator=created_by)
+    except BaseException:
+        job.file.delete(save=False)
+        raise
     return job
 
 
@@ -303,12 +312,51 @@ def user_import_job_run(*, job_id: int) -> UserImportJob | None:
         logger.exception("user import #%s failed", job.pk)
         job.status, job.error = UserImportJob.Status.FAILED, f"{type(exc).__name__}: {exc}"
     finally:
-        if job.file:
-            job.file.delete(save=False)
+        _user_import_file_delete(job=job)
         job.file = ""
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "processed", "total", "error", "file", "finished_at"])
     return job
+
+
+def _user_import_file_delete(*, job: UserImportJob) -> None:
+    if not job.file:
+        return
+    try:
+        job.file.delete(save=False)
+    except OSError:
+        # the job's outcome is recorded all the same; the hourly purge deletes a file no job holds
+        logger.exception("user import #%s: its file could not be deleted", job.pk)
+
+
+def user_import_files_purge_stale(*, older_than: datetime) -> int:
+    """Delete the users files nobody will read any more, last written before `older_than`: previews
+    never confirmed (abandoned, or left by a request that failed) and confirmed files that no
+    queued or running job holds (a job that could not be queued, a delete that failed). They hold
+    plaintext passwords. Returns how many were deleted."""
+    job_storage = UserImportJob._meta.get_field("file").storage
+    held = set(
+        UserImportJob.objects.filter(status__in=[UserImportJob.Status.QUEUED, UserImportJob.Status.RUNNING])
+        .exclude(file="").values_list("file", flat=True)
+    )
+    deleted = 0
+    for storage, folder in ((job_storage, ""), (storages["import_export"], USER_IMPORT_PREVIEW_FOLDER)):
+        try:
+            _folders, names = storage.listdir(folder)
+        except FileNotFoundError:
+            continue
+        for name in names:
+            path = f"{folder}/{name}" if folder else name
+            if path in held:
+                continue
+            try:
+                if storage.get_modified_time(path) >= older_than:
+                    continue
+                storage.delete(path)
+            except FileNotFoundError:
+                continue  # confirmed or imported meanwhile
+            deleted += 1
+    return deleted
 
 
 def _user_import_validate(*, job: UserImportJob) -> list[User]:

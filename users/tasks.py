@@ -2,14 +2,16 @@
 project/registered_tasks.py) and the admin's users imports."""
 
 import logging
+from datetime import timedelta
 
 from background_task import background
 from django.conf import settings
+from django.utils import timezone
 
 from scheduler.registry import long_running
 from users.api_hits import api_hits_purge_expired
 from users.login_lockout import login_logs_purge_expired
-from users.services import tokens_flush_expired, user_import_job_run
+from users.services import tokens_flush_expired, user_import_files_purge_stale, user_import_job_run
 
 logger = logging.getLogger(__name__)
 
@@ -42,3 +44,11 @@ def import_users(job_id):
     job = user_import_job_run(job_id=job_id)
     if job is not None:
         logger.info("user import #%s %s: %s of %s rows", job.pk, job.status, job.processed, job.total)
+
+
+@background
+def purge_stale_user_import_files():
+    older_than = timezone.now() - timedelta(seconds=settings.USER_IMPORT_FILE_MAX_AGE_SECS)
+    deleted = user_import_files_purge_stale(older_than=older_than)
+    if deleted:
+        logger.info("deleted %d stale users import files (previews never confirmed, files no job holds)", deleted)

@@ -46,3 +46,50 @@ def test_each_environment_key_a_unit_sets_is_a_setting(unit, settings):
     for assignment in _service(unit).get("Environment", "").split():
         key = assignment.split("=", 1)[0]
         assert hasattr(settings, key), key
+
+
+ENV_EXAMPLE = UNITS_DIR.parent / "env.example"
+# the units that read or write the users import files: the admin's preview and confirm (web),
+# the import job and the purge of stale files (scheduler)
+USER_IMPORT_UNITS = ["ops-console-web.service", "ops-console-scheduler.service"]
+
+
+def _env_example() -> dict[str, str]:
+    lines = [line.strip() for line in ENV_EXAMPLE.read_text().splitlines()]
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_env_example_names_an_absolute_users_import_directory():
+    assert Path(_env_example()["USER_IMPORT_ROOT"]).is_absolute()
+
+
+@pytest.mark.parametrize("unit_name", USER_IMPORT_UNITS)
+def test_the_users_import_directory_is_writable_under_the_unit(unit_name):
+    """ProtectSystem=strict makes everything else read-only: the import directory must be one of
+    the unit's ReadWritePaths (or below one)."""
+    service = _service(UNITS_DIR / unit_name)
+    writable = [Path(path.lstrip("-")) for path in service.get("ReadWritePaths", "").split()]
+    import_root = Path(_env_example()["USER_IMPORT_ROOT"])
+
+    assert service["ProtectSystem"] == "strict"
+    assert any(import_root == path or path in import_root.parents for path in writable), writable
+
+
+def test_import_previews_and_confirmed_files_share_the_users_import_directory(settings):
+    """A confirm may land on another web host than its preview, and the job runs on the
+    scheduler's host: neither may depend on a host's own temporary folder."""
+    from django.contrib import admin
+
+    from users.models import User, UserImportJob
+
+    user_admin = admin.site._registry[User]
+    preview = user_admin.get_tmp_storage_class()(**user_admin.get_tmp_storage_class_kwargs())
+    preview.save(b"username\n")
+    try:
+        preview_path = Path(preview._storage.path(preview.get_full_path())).resolve()
+    finally:
+        preview.remove()
+    job_root = Path(UserImportJob._meta.get_field("file").storage.location).resolve()
+
+    assert job_root == Path(settings.USER_IMPORT_ROOT).resolve()
+    assert job_root in preview_path.parents
