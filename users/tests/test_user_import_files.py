@@ -47,7 +47,7 @@ def user_admin():
 
 
 @pytest.fixture
-def preview_files(user_admin):
+def preview_file(user_admin):
     """The admin's temporary storage of a preview named `name` (as its confirm form carries it)."""
 
     def _preview_file(name):
@@ -92,31 +92,31 @@ def local_path(tmp_storage) -> Path:
 
 
 def test_preview_file_is_kept_in_the_shared_import_directory_not_in_a_hosts_temp_folder(
-    client, importer, preview_files
+    client, importer, preview_file
 ):
     client.force_login(importer)
 
     name = confirm_data(preview(client, [row("file-one")]))["import_file_name"]
 
     job_root = Path(UserImportJob._meta.get_field("file").storage.location).resolve()
-    path = local_path(preview_files(name))
+    path = local_path(preview_file(name))
     assert path.is_file()
     assert job_root in path.parents
-    preview_files(name).remove()
+    preview_file(name).remove()
 
 
-def test_confirm_deletes_the_preview_file(client, importer, preview_files):
+def test_confirm_deletes_the_preview_file(client, importer, preview_file):
     client.force_login(importer)
     data = confirm_data(preview(client, [row("file-one")]))
 
     client.post(PROCESS, data)
 
     with pytest.raises(FileNotFoundError):
-        preview_files(data["import_file_name"]).read()
+        preview_file(data["import_file_name"]).read()
     UserImportJob.objects.get().file.delete(save=False)
 
 
-def test_preview_with_rows_in_error_leaves_no_file(client, importer, preview_files, written_previews):
+def test_preview_with_rows_in_error_leaves_no_file(client, importer, preview_file, written_previews):
     client.force_login(importer)
 
     response = preview(client, [row("file-one"), row("file-weak", password="123")])
@@ -124,10 +124,10 @@ def test_preview_with_rows_in_error_leaves_no_file(client, importer, preview_fil
     assert response.context.get("confirm_form") is None
     assert len(written_previews) == 1
     with pytest.raises(FileNotFoundError):
-        preview_files(written_previews[0]).read()
+        preview_file(written_previews[0]).read()
 
 
-def test_preview_that_fails_leaves_no_file(client, importer, preview_files, written_previews, monkeypatch):
+def test_preview_that_fails_leaves_no_file(client, importer, preview_file, written_previews, monkeypatch):
     from users.resources import UserImportResource
 
     def failing_import(self, *args, **kwargs):
@@ -142,13 +142,13 @@ def test_preview_that_fails_leaves_no_file(client, importer, preview_files, writ
 
     assert len(written_previews) == 1
     with pytest.raises(FileNotFoundError):
-        preview_files(written_previews[0]).read()
+        preview_file(written_previews[0]).read()
 
 
-def test_confirm_of_a_preview_no_longer_there_asks_to_upload_again(client, importer, preview_files):
+def test_confirm_of_a_preview_no_longer_there_asks_to_upload_again(client, importer, preview_file):
     client.force_login(importer)
     data = confirm_data(preview(client, [row("file-one")]))
-    preview_files(data["import_file_name"]).remove()
+    preview_file(data["import_file_name"]).remove()
 
     response = client.post(PROCESS, data, follow=True)
 
