@@ -232,12 +232,21 @@ def different_body_reason(message: SyncMessage) -> str:
 
 
 def _save_user(user: User, fields: dict) -> None:
+    """Set the message's values and save. An existing user is saved with the fields whose value
+    changes only, so a change another process made to the rest (a password, the token
+    generation) is never written back as it was read."""
+    attnames = {name: User._meta.get_field(name).attname for name in fields}
+    before = {name: getattr(user, attname) for name, attname in attnames.items()}
     for name, value in fields.items():
         setattr(user, name, value)
     user.full_clean(exclude=["password", "user_code", "class_teacher"])
     # the change came from another deployment: don't send it back out
     user._skip_sync_message = True
-    user.save()
+    if user._state.adding:
+        user.save()
+        return
+    changed = [name for name, attname in attnames.items() if getattr(user, attname) != before[name]]
+    user.save(update_fields=[*changed, "updated_at"])
 
 
 def _apply(message: SyncMessage) -> str:
@@ -258,7 +267,8 @@ def _apply(message: SyncMessage) -> str:
         return _conflict(message, f"stale: version {message.version} is not newer than {link.last_version}")
     if User.objects.filter(username=fields["username"]).exclude(pk=link.user_id).exists():
         return _conflict(message, f"username {fields['username']!r} belongs to another user here")
-    _save_user(link.user, fields)
+    # locked until the message is applied: a revocation or password change waits for it
+    _save_user(User.objects.select_for_update().get(pk=link.user_id), fields)
     link.last_version = message.version
     link.save(update_fields=["last_version", "updated_at"])
     return APPLIED
