@@ -111,6 +111,13 @@ class User(AbstractUser):
     def __str__(self):
         return self.username
 
+    @property
+    def is_privileged(self) -> bool:
+        """Staff, superusers and API administrators (user_type admin, every right on the users
+        API): accounts that only superusers may change, so that nobody else can change one's
+        e-mail and take it over with a password reset."""
+        return self.is_staff or self.is_superuser or self.user_type == self.UserType.ADMIN
+
     # how many refresh tokens the last save blacklisted when it revoked the user's tokens (see
     # save), None when it revoked nothing: services that audit the revocation read it
     tokens_revoked_on_save = None

@@ -117,8 +117,10 @@ def _password_set_and_revoke(*, user: User, new_password: str, updated_by: User 
 
 
 def password_reset_request(*, email: str) -> None:
-    """E-mail a reset link to each matching account; says nothing about whether one exists."""
-    for user in user_get_active_by_email(email=email):
+    """E-mail a reset link to each matching account; says nothing about whether one exists.
+    Staff and superusers get none unless PASSWORD_RESET_ALLOW_STAFF: whoever controls such an
+    account's mailbox (or its e-mail field) would otherwise control the account."""
+    for user in user_get_active_by_email(email=email, include_staff=settings.PASSWORD_RESET_ALLOW_STAFF):
         uid = urlsafe_base64_encode(force_bytes(user.pk))
         token = default_token_generator.make_token(user)
         link = settings.PASSWORD_RESET_URL.format(uid=uid, token=token)
@@ -141,6 +143,9 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     except (ValueError, TypeError, OverflowError, User.DoesNotExist):
         raise invalid from None
     if not default_token_generator.check_token(user, token):
+        raise invalid
+    if (user.is_staff or user.is_superuser) and not settings.PASSWORD_RESET_ALLOW_STAFF:
+        # a link sent before the account became staff
         raise invalid
     _password_set_and_revoke(user=user, new_password=new_password, updated_by=user)
     return user

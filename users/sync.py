@@ -128,6 +128,10 @@ def user_fields_from_message(message: SyncMessage, *, teachers: dict | None = No
     already fetched (the batch path), otherwise the class teacher is looked up here."""
     allowed = APPLIED_FIELDS + (PRIVILEGE_FIELDS if settings.USER_SYNC_ACCEPT_PRIVILEGES else ())
     fields = {name: message.user[name] for name in allowed if name in message.user}
+    if fields.get("user_type") == User.UserType.ADMIN and not settings.USER_SYNC_ACCEPT_PRIVILEGES:
+        # an API administrator has every right on the users API: a privilege like is_staff, so
+        # the user keeps the type it has here (a new one the default)
+        del fields["user_type"]
     errors = {name: [problem] for name, value in fields.items() if (problem := _value_problem(name, value))}
     if errors:
         raise ValidationError(errors)

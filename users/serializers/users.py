@@ -3,6 +3,7 @@ from rest_framework import serializers
 from users.models import User
 
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser")
+ADMIN_TYPE_SUPERUSERS_ONLY = "Only a superuser may make a user an API administrator (user_type admin)."
 
 
 class UserPrimaryKeyField(serializers.PrimaryKeyRelatedField):
@@ -44,6 +45,13 @@ class UserSerializer(serializers.ModelSerializer):
             for name in PRIVILEGE_FIELDS:
                 fields[name].read_only = True
         return fields
+
+    def validate_user_type(self, value):
+        # an API administrator has every right on the users API: a privilege, like is_staff
+        request = self.context.get("request")
+        if value == User.UserType.ADMIN and not (request and request.user.is_superuser):
+            raise serializers.ValidationError(ADMIN_TYPE_SUPERUSERS_ONLY)
+        return value
 
 
 class MeSerializer(serializers.ModelSerializer):
