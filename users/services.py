@@ -113,7 +113,9 @@ def _password_set_and_revoke(*, user: User, new_password: str, updated_by: User 
         raise ValidationError({"new_password": exc.messages}) from exc
     user.set_password(new_password)
     user.updated_by = updated_by
-    _user_save_and_audit_revocation(user=user, actor=updated_by, update_fields=["password", "updated_by", "updated_at"])
+    _user_save_and_audit_revocation(
+        user=user, actor=updated_by, update_fields=["password", "updated_by", "updated_at"]
+    )
 
 
 def password_reset_request(*, email: str) -> None:

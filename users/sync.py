@@ -19,6 +19,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from users.models import ConflictingUserSyncLog, SyncedUserLink, User, UserSyncInbox
+from users.sync_hashes import HASH_COST_LIMIT_FACTOR, hash_cost_problem
 from users.sync_payload import (
     KNOWN_USER_KEYS, PRIVILEGE_FIELDS, SYNCED_FIELDS, USER_CREATED, USER_MESSAGE_TYPES,
 )
@@ -36,9 +37,8 @@ UNKNOWN_USER = "unknown user"
 
 # source_id and the x-outbox-id version are stored in BIGINT columns
 BIGINT_MAX = 2**63 - 1
-# a sender's hash may cost more than ours (a newer Django raises PBKDF2's iterations every
-# release) but not so much that one login with it ties up a worker
-HASH_COST_LIMIT_FACTOR = 4
+NOT_A_HASH = "is not a password hash this deployment knows"
+NOT_A_HASH_CODE = "not_a_hash"
 # a \uD800-\uDFFF escape: only a lone one makes text that is not Unicode (checked when seen)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 REDACTED_NOT_A_HASH = "[removed: not a password hash]"
@@ -173,28 +173,45 @@ def _value_problem(name: str, value) -> str:
 
 
 def _local_password(password: str | None) -> str:
-    """A hash this deployment knows, within a sane cost; an empty or unusable one becomes a fresh
+    """A hash of an algorithm configured here (PASSWORD_HASHERS), within a sane cost
+    (users.sync_hashes), that this deployment can check; an empty or unusable one becomes a fresh
     unusable password, so text after the "!" (it could be anything) is never stored."""
     if not password or password.startswith(UNUSABLE_PASSWORD_PREFIX):
         return make_password(None)
+    not_a_hash = ValidationError({"password": [ValidationError(NOT_A_HASH, code=NOT_A_HASH_CODE)]})
     try:
         hasher = identify_hasher(password)
-        decoded = hasher.decode(password)
+        too_costly = hash_cost_problem(hasher=hasher, encoded=password)
+    except ValueError:  # UnreadableHash too
+        raise not_a_hash from None
+    if too_costly:
+        raise ValidationError(
+            {"password": [f"costs more than {HASH_COST_LIMIT_FACTOR}x this deployment's hash: {too_costly}"]}
+        )
+    if hasher.library is not None:
+        try:
+            hasher._load_library()
+        except ValueError:
+            # stored, it would fail every login of the user with a server error
+            raise ValidationError(
+                {"password": [f"is a {hasher.algorithm} hash, whose library is not installed here"]}
+            ) from None
+    try:
+        hasher.decode(password)
     except Exception:  # noqa: BLE001 - each hasher parses its format its own way and fails in its own way
-        raise ValidationError({"password": ["is not a password hash this deployment knows"]}) from None
-    iterations = getattr(hasher, "iterations", None)
-    if iterations and decoded.get("iterations", 0) > HASH_COST_LIMIT_FACTOR * iterations:
-        raise ValidationError({"password": [f"costs more than {HASH_COST_LIMIT_FACTOR}x this deployment's hash"]})
+        raise not_a_hash from None
     return password
 
 
 def _is_not_a_hash(password) -> bool:
+    """True for a password that is no hash at all (a plaintext one, say): never kept. A hash
+    refused for its cost or its algorithm is kept with the conflict like any other value."""
     if not isinstance(password, str):
         return False
     try:
         _local_password(password)
-    except ValidationError:
-        return True
+    except ValidationError as exc:
+        return any(error.code == NOT_A_HASH_CODE for error in exc.error_dict["password"])
     return False
 
 

@@ -156,8 +156,9 @@ def test_saving_a_copy_read_before_a_revocation_keeps_the_tokens_revoked():
 def test_a_password_changed_by_sync_revokes_the_users_tokens(apply):
     user = synced_user(apply)
     tokens = token_pair_for_user(user)
+    new_password = make_password(NEW_PASSWORD)
 
-    assert apply(remote_message(message_type=USER_UPDATED, version=2, password=make_password(NEW_PASSWORD))) == "applied"
+    assert apply(remote_message(message_type=USER_UPDATED, version=2, password=new_password)) == "applied"
 
     assert revoked(tokens)
     assert BlacklistedToken.objects.filter(token__user=user).count() == 1
