@@ -46,13 +46,42 @@ def user_create(*, data: dict, created_by: User | None = None) -> User:
     return user
 
 
-def user_update(*, user: User, data: dict, updated_by: User | None = None) -> User:
+def user_update(
+    *, user: User, data: dict, updated_by: User | None = None, current_password: str | None = None
+) -> User:
+    """Change a user's fields. Changing one's own e-mail takes one's current password: whoever
+    holds the e-mail gets the password resets, so a stolen access token alone must not move it.
+    The old address is told of any change of it."""
+    old_email = user.email
+    email_changes = "email" in data and data["email"] != old_email
+    if email_changes and updated_by is not None and updated_by.pk == user.pk:
+        if not current_password:
+            raise ValidationError({"current_password": ["Your current password is needed to change your e-mail."]})
+        if not user.check_password(current_password):
+            raise ValidationError({"current_password": ["The current password is not correct."]})
     for field, value in data.items():
         setattr(user, field, value)
     user.updated_by = updated_by
     user.full_clean(exclude=["password", "user_code"])
     user.save()
+    if email_changes and old_email:
+        _email_change_notify(user=user, old_email=old_email)
     return user
+
+
+def _email_change_notify(*, user: User, old_email: str) -> None:
+    """Tell the old address, so that its owner hears of a change they did not make."""
+    send_mail(
+        subject="Your e-mail address was changed",
+        message=(
+            f"Hello {user.get_username()},\n\n"
+            f"The e-mail address of your account was changed from this one to another on "
+            f"{timezone.now():%Y-%m-%d %H:%M} UTC. Password resets now go to the new address.\n\n"
+            f"If it was not you, tell an administrator at once."
+        ),
+        from_email=None,
+        recipient_list=[old_email],
+    )
 
 
 def tokens_revoke_for_user(*, user: User, actor: User | None = None) -> int:
