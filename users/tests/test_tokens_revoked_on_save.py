@@ -3,7 +3,7 @@ path makes it: the rule lives in User.save (and the sync batch's bulk UPDATE), n
 
 import pytest
 from auditlog.models import LogEntry
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import PBKDF2PasswordHasher, make_password
 from django.urls import reverse
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
@@ -185,3 +185,21 @@ def test_a_deactivation_by_sync_revokes_tokens_for_good(apply, deactivation):
     assert apply(remote_message(message_type=USER_UPDATED, version=3, is_active=True, is_deleted=False)) == "applied"
 
     assert revoked(tokens)
+
+
+def test_a_login_that_upgrades_the_password_hash_gets_working_tokens(settings, login):
+    # the hash upgrade at login is a new hash too: older tokens go, the login's own work
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+    user = UserFactory()
+    old_hash = PBKDF2PasswordHasher().encode(DEFAULT_PASSWORD, "salt", iterations=1000)
+    User.objects.filter(pk=user.pk).update(password=old_hash)
+    older = token_pair_for_user(User.objects.get(pk=user.pk))
+
+    tokens = login(user)
+
+    assert User.objects.get(pk=user.pk).password.startswith("md5$")
+    assert access_works(tokens)
+    assert refresh_works(tokens)
+    assert revoked(older)
