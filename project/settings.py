@@ -139,6 +139,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # threads hashing the passwords of an admin users import (users.tasks.import_users)
 USER_IMPORT_HASH_THREADS = env.int("USER_IMPORT_HASH_THREADS", default=os.cpu_count() or 2)
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+# staff and superusers reset their passwords through a superuser, not by e-mail, unless this is on
+PASSWORD_RESET_ALLOW_STAFF = env.bool("PASSWORD_RESET_ALLOW_STAFF", default=False)
 PASSWORD_RESET_URL = env.str(
     "PASSWORD_RESET_URL", default="http://127.0.0.1:8000/reset-password?uid={uid}&token={token}"
 )

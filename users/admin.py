@@ -60,16 +60,22 @@ class UserAdmin(AuditlogHistoryAdminMixin, ImportMixin, DjangoUserAdmin):
         return readonly
 
     def has_change_permission(self, request, obj=None):
-        # a privileged account (its password, its e-mail) is managed by superusers only, so
-        # nobody else can take it over
-        if obj is not None and (obj.is_staff or obj.is_superuser) and not request.user.is_superuser:
+        # a privileged account (staff, superuser, API administrator: its password, its e-mail)
+        # is managed by superusers only, so nobody else can take it over
+        if obj is not None and obj.is_privileged and not request.user.is_superuser:
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and (obj.is_staff or obj.is_superuser) and not request.user.is_superuser:
+        if obj is not None and obj.is_privileged and not request.user.is_superuser:
             return False
         return super().has_delete_permission(request, obj)
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "user_type" and not request.user.is_superuser:
+            # an API administrator has every right on the users API: superusers make them
+            kwargs["choices"] = [choice for choice in db_field.choices if choice[0] != User.UserType.ADMIN]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if not change:

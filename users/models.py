@@ -1,12 +1,17 @@
+from types import SimpleNamespace
+
 from auditlog.models import AuditlogHistoryField
 from auditlog.registry import auditlog
 from django.conf import settings
+from django.contrib.auth.hashers import is_password_usable
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.db.models import F
 from django.db.models.functions import Floor
 
 USER_CODE_PREFIX = "UC"
+# a change of one of these may revoke the user's tokens (user_change_revokes_tokens)
+TOKEN_REVOKING_FIELDS = ("password", "is_active", "is_deleted")
 
 
 class UserCodeSequence(models.Model):
@@ -106,12 +111,71 @@ class User(AbstractUser):
     def __str__(self):
         return self.username
 
+    @property
+    def is_privileged(self) -> bool:
+        """Staff, superusers and API administrators (user_type admin, every right on the users
+        API): accounts that only superusers may change, so that nobody else can change one's
+        e-mail and take it over with a password reset."""
+        return self.is_staff or self.is_superuser or self.user_type == self.UserType.ADMIN
+
+    # how many refresh tokens the last save blacklisted when it revoked the user's tokens (see
+    # save), None when it revoked nothing: services that audit the revocation read it
+    tokens_revoked_on_save = None
+
     def save(self, *args, **kwargs):
-        # one transaction for the row, its user_code and the outbox message the post_save signal writes
+        # one transaction for the row, its user_code, the outbox message the post_save signal
+        # writes and the revocation of the user's tokens
         with transaction.atomic(using=kwargs.get("using")):
-            if self._state.adding and not self.user_code:
-                self.user_code = user_code_allocate()
+            if self._state.adding or kwargs.get("force_insert"):
+                if not self.user_code:
+                    self.user_code = user_code_allocate()
+                super().save(*args, **kwargs)
+                return
+            update_fields = kwargs["update_fields"] = self._fields_to_write(kwargs.get("update_fields"))
+            revoke = self._save_revokes_tokens(update_fields, using=kwargs.get("using"))
             super().save(*args, **kwargs)
+            self.tokens_revoked_on_save = None
+            if revoke:
+                from users.tokens import tokens_revoke
+
+                self.tokens_revoked_on_save = tokens_revoke(user_ids=[self.pk])
+                self.refresh_from_db(fields=["token_generation"])
+
+    def _fields_to_write(self, update_fields):
+        """What a save of an existing row writes: the fields asked for, else every loaded field
+        but token_generation. That one only moves forward through UPDATEs (users.tokens), so a
+        save of a copy read before a revocation cannot bring the revoked tokens back."""
+        if update_fields is not None:
+            return update_fields
+        deferred = self.get_deferred_fields()
+        return [
+            field.attname for field in self._meta.concrete_fields
+            if not (field.primary_key or field.generated or field.attname in deferred)
+            and field.attname != "token_generation"
+        ]
+
+    def _save_revokes_tokens(self, update_fields, *, using=None) -> bool:
+        """Whether this save changes the password hash or deactivates the user (is_active
+        True→False, or a soft delete): whatever path makes it (API, admin form, sync, shell),
+        the tokens issued before must stop working."""
+        written = set(update_fields)
+        if not written.intersection(TOKEN_REVOKING_FIELDS):
+            return False
+        database = using or router.db_for_write(type(self), instance=self)
+        stored = type(self)._base_manager.using(database).filter(pk=self.pk).values(*TOKEN_REVOKING_FIELDS).first()
+        return stored is not None and user_change_revokes_tokens(SimpleNamespace(**stored), self, fields=written)
+
+
+def user_change_revokes_tokens(before, after: User, *, fields=TOKEN_REVOKING_FIELDS) -> bool:
+    """Whether going from `before` to `after` (in `fields`) must revoke the user's tokens: a new
+    password hash, a deactivation or a soft delete. One unusable password for another (each is
+    random) is no new password."""
+    new_password = "password" in fields and before.password != after.password and (
+        is_password_usable(before.password) or is_password_usable(after.password)
+    )
+    deactivated = "is_active" in fields and before.is_active and not after.is_active
+    deleted = "is_deleted" in fields and not before.is_deleted and after.is_deleted
+    return bool(new_password or deactivated or deleted)
 
 
 auditlog.register(User, exclude_fields=["password", "last_login", "token_generation"])

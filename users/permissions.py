@@ -1,4 +1,4 @@
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from users.models import User
 
@@ -8,6 +8,10 @@ METHOD_PERMISSIONS = {
     "POST": "users.add_user", "PUT": "users.change_user", "PATCH": "users.change_user",
     "DELETE": "users.delete_user",
 }
+
+PRIVILEGED_ACCOUNT_MESSAGE = (
+    "Only a superuser may change or delete a staff, superuser or API administrator (user_type admin) account."
+)
 
 
 class IsUserManager(BasePermission):
@@ -27,7 +31,9 @@ class IsUserManager(BasePermission):
         return bool(user.is_staff and permission and user.has_perm(permission))
 
     def has_object_permission(self, request, view, obj):
-        # only a superuser may change or delete a superuser's account
-        if request.method not in ("GET", "HEAD", "OPTIONS") and obj.is_superuser:
-            return request.user.is_superuser
+        # a staff, superuser or API administrator account is changed and deleted by superusers
+        # only, as in the admin: anyone else could change its e-mail and reset its password
+        if request.method not in SAFE_METHODS and obj.is_privileged and not request.user.is_superuser:
+            self.message = PRIVILEGED_ACCOUNT_MESSAGE
+            return False
         return True

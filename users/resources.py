@@ -16,6 +16,8 @@ IMPORT_FIELDS = (
 )
 # privileges are granted only by superusers, so only their imports may carry them
 PRIVILEGED_FIELDS = ("is_active", "is_staff", "is_superuser")
+# likewise user_type admin (every right on the users API)
+ADMIN_TYPE_SUPERUSERS_ONLY = "Only a superuser may import API administrators (user_type admin)."
 USERNAME_TAKEN = User._meta.get_field("username").error_messages["unique"]
 # usernames looked up per query when checking which already exist
 USERNAME_LOOKUP_CHUNK = 1000
@@ -40,6 +42,8 @@ class UserImportResource(resources.ModelResource):
 
     # read from the file and validated; hashed only by the job, never stored as given
     password = fields.Field(attribute=None, column_name="password")
+    # whether the rows may make API administrators (user_type admin)
+    grants_privileges = False
 
     class Meta:
         model = User
@@ -87,6 +91,8 @@ class UserImportResource(resources.ModelResource):
             )
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
+        if instance.user_type == User.UserType.ADMIN and not self.grants_privileges and "user_type" not in errors:
+            errors["user_type"] = [ADMIN_TYPE_SUPERUSERS_ONLY]
         if instance.username and "username" not in errors:
             key = _username_key(instance.username)
             if key in self._usernames_taken or key in self._usernames_seen:
@@ -106,6 +112,8 @@ class UserImportResource(resources.ModelResource):
 
 
 class SuperuserUserImportResource(UserImportResource):
+    grants_privileges = True
+
     class Meta(UserImportResource.Meta):
         fields = IMPORT_FIELDS + PRIVILEGED_FIELDS + ("password",)
 

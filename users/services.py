@@ -16,7 +16,6 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -27,7 +26,7 @@ from project.batching import delete_in_batches
 from users.models import User, UserImportJob, user_codes_allocate
 from users.resources import import_format_for, user_import_resource_class_for
 from users.selectors import user_get_active_by_email
-from users.tokens import token_pair_for_user
+from users.tokens import token_pair_for_user, tokens_revoke
 
 logger = logging.getLogger(__name__)
 
@@ -49,46 +48,83 @@ def user_create(*, data: dict, created_by: User | None = None) -> User:
     return user
 
 
-def user_update(*, user: User, data: dict, updated_by: User | None = None) -> User:
+def user_update(
+    *, user: User, data: dict, updated_by: User | None = None, current_password: str | None = None
+) -> User:
+    """Change a user's fields. Changing one's own e-mail takes one's current password: whoever
+    holds the e-mail gets the password resets, so a stolen access token alone must not move it.
+    The old address is told of any change of it."""
+    old_email = user.email
+    email_changes = "email" in data and data["email"] != old_email
+    if email_changes and updated_by is not None and updated_by.pk == user.pk:
+        if not current_password:
+            raise ValidationError({"current_password": ["Your current password is needed to change your e-mail."]})
+        if not user.check_password(current_password):
+            raise ValidationError({"current_password": ["The current password is not correct."]})
     for field, value in data.items():
         setattr(user, field, value)
     user.updated_by = updated_by
     user.full_clean(exclude=["password", "user_code"])
     user.save()
+    if email_changes and old_email:
+        _email_change_notify(user=user, old_email=old_email)
     return user
+
+
+def _email_change_notify(*, user: User, old_email: str) -> None:
+    """Tell the old address, so that its owner hears of a change they did not make."""
+    send_mail(
+        subject="Your e-mail address was changed",
+        message=(
+            f"Hello {user.get_username()},\n\n"
+            f"The e-mail address of your account was changed from this one to another on "
+            f"{timezone.now():%Y-%m-%d %H:%M} UTC. Password resets now go to the new address.\n\n"
+            f"If it was not you, tell an administrator at once."
+        ),
+        from_email=None,
+        recipient_list=[old_email],
+    )
 
 
 def tokens_revoke_for_user(*, user: User, actor: User | None = None) -> int:
     """Revoke every token of `user` at once: access tokens through the generation, refresh tokens
     through the blacklist too (so ops see them as blacklisted). Returns how many refresh tokens
     were blacklisted."""
-    with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
-        outstanding = OutstandingToken.objects.filter(
-            user_id=user.pk, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
-        ).values_list("pk", flat=True)
-        created = BlacklistedToken.objects.bulk_create(
-            [BlacklistedToken(token_id=pk) for pk in outstanding], ignore_conflicts=True
-        )
     before = user.token_generation
+    blacklisted = tokens_revoke(user_ids=[user.pk])
     user.refresh_from_db(fields=["token_generation"])
+    _tokens_revocation_audit(user=user, actor=actor, before=before, blacklisted=blacklisted)
+    return blacklisted
+
+
+def _tokens_revocation_audit(*, user: User, actor: User | None, before: int, blacklisted: int) -> None:
     audit_bulk(
         model=User, actor=actor, action_name="revoke_tokens",
         entries=[(user.pk, str(user), {"token_generation": [str(before), str(user.token_generation)],
-                                        "refresh_tokens_blacklisted": ["0", str(len(created))]})],
+                                        "refresh_tokens_blacklisted": ["0", str(blacklisted)]})],
     )
-    return len(created)
+
+
+def _user_save_and_audit_revocation(*, user: User, update_fields: list[str], actor: User | None) -> None:
+    """Save a change that revokes the user's tokens (User.save revokes them: a new password, a
+    deactivation) and record who revoked them, as tokens_revoke_for_user does."""
+    before = user.token_generation
+    with transaction.atomic():
+        user.save(update_fields=update_fields)
+        if user.tokens_revoked_on_save is not None:
+            _tokens_revocation_audit(user=user, actor=actor, before=before, blacklisted=user.tokens_revoked_on_save)
 
 
 def user_soft_delete(*, user: User, deleted_by: User | None) -> User:
-    with transaction.atomic():
-        user.is_deleted = True
-        user.is_active = False
-        user.deleted_at = timezone.now()
-        user.deleted_by = deleted_by
-        user.updated_by = deleted_by
-        user.save(update_fields=["is_deleted", "is_active", "deleted_at", "deleted_by", "updated_by", "updated_at"])
-        tokens_revoke_for_user(user=user, actor=deleted_by)
+    user.is_deleted = True
+    user.is_active = False
+    user.deleted_at = timezone.now()
+    user.deleted_by = deleted_by
+    user.updated_by = deleted_by
+    _user_save_and_audit_revocation(
+        user=user, actor=deleted_by,
+        update_fields=["is_deleted", "is_active", "deleted_at", "deleted_by", "updated_by", "updated_at"],
+    )
     return user
 
 
@@ -101,21 +137,23 @@ def user_change_password(*, user: User, old_password: str, new_password: str) ->
 
 
 def _password_set_and_revoke(*, user: User, new_password: str, updated_by: User | None) -> None:
-    """Validate and set a new password, then revoke every token issued before it."""
+    """Validate and set a new password; saving it revokes every token issued before it."""
     try:
         validate_password(new_password, user)
     except ValidationError as exc:
         raise ValidationError({"new_password": exc.messages}) from exc
-    with transaction.atomic():
-        user.set_password(new_password)
-        user.updated_by = updated_by
-        user.save(update_fields=["password", "updated_by", "updated_at"])
-        tokens_revoke_for_user(user=user, actor=updated_by)
+    user.set_password(new_password)
+    user.updated_by = updated_by
+    _user_save_and_audit_revocation(
+        user=user, actor=updated_by, update_fields=["password", "updated_by", "updated_at"]
+    )
 
 
 def password_reset_request(*, email: str) -> None:
-    """E-mail a reset link to each matching account; says nothing about whether one exists."""
-    for user in user_get_active_by_email(email=email):
+    """E-mail a reset link to each matching account; says nothing about whether one exists.
+    Staff and superusers get none unless PASSWORD_RESET_ALLOW_STAFF: whoever controls such an
+    account's mailbox (or its e-mail field) would otherwise control the account."""
+    for user in user_get_active_by_email(email=email, include_staff=settings.PASSWORD_RESET_ALLOW_STAFF):
         uid = urlsafe_base64_encode(force_bytes(user.pk))
         token = default_token_generator.make_token(user)
         link = settings.PASSWORD_RESET_URL.format(uid=uid, token=token)
@@ -138,6 +176,9 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     except (ValueError, TypeError, OverflowError, User.DoesNotExist):
         raise invalid from None
     if not default_token_generator.check_token(user, token):
+        raise invalid
+    if (user.is_staff or user.is_superuser) and not settings.PASSWORD_RESET_ALLOW_STAFF:
+        # a link sent before the account became staff
         raise invalid
     _password_set_and_revoke(user=user, new_password=new_password, updated_by=user)
     return user

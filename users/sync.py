@@ -19,6 +19,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from users.models import ConflictingUserSyncLog, SyncedUserLink, User, UserSyncInbox
+from users.sync_hashes import HASH_COST_LIMIT_FACTOR, hash_cost_problem
 from users.sync_payload import (
     KNOWN_USER_KEYS, PRIVILEGE_FIELDS, SYNCED_FIELDS, USER_CREATED, USER_MESSAGE_TYPES,
 )
@@ -36,9 +37,8 @@ UNKNOWN_USER = "unknown user"
 
 # source_id and the x-outbox-id version are stored in BIGINT columns
 BIGINT_MAX = 2**63 - 1
-# a sender's hash may cost more than ours (a newer Django raises PBKDF2's iterations every
-# release) but not so much that one login with it ties up a worker
-HASH_COST_LIMIT_FACTOR = 4
+NOT_A_HASH = "is not a password hash this deployment knows"
+NOT_A_HASH_CODE = "not_a_hash"
 # a \uD800-\uDFFF escape: only a lone one makes text that is not Unicode (checked when seen)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 REDACTED_NOT_A_HASH = "[removed: not a password hash]"
@@ -128,6 +128,10 @@ def user_fields_from_message(message: SyncMessage, *, teachers: dict | None = No
     already fetched (the batch path), otherwise the class teacher is looked up here."""
     allowed = APPLIED_FIELDS + (PRIVILEGE_FIELDS if settings.USER_SYNC_ACCEPT_PRIVILEGES else ())
     fields = {name: message.user[name] for name in allowed if name in message.user}
+    if fields.get("user_type") == User.UserType.ADMIN and not settings.USER_SYNC_ACCEPT_PRIVILEGES:
+        # an API administrator has every right on the users API: a privilege like is_staff, so
+        # the user keeps the type it has here (a new one the default)
+        del fields["user_type"]
     errors = {name: [problem] for name, value in fields.items() if (problem := _value_problem(name, value))}
     if errors:
         raise ValidationError(errors)
@@ -169,28 +173,45 @@ def _value_problem(name: str, value) -> str:
 
 
 def _local_password(password: str | None) -> str:
-    """A hash this deployment knows, within a sane cost; an empty or unusable one becomes a fresh
+    """A hash of an algorithm configured here (PASSWORD_HASHERS), within a sane cost
+    (users.sync_hashes), that this deployment can check; an empty or unusable one becomes a fresh
     unusable password, so text after the "!" (it could be anything) is never stored."""
     if not password or password.startswith(UNUSABLE_PASSWORD_PREFIX):
         return make_password(None)
+    not_a_hash = ValidationError({"password": [ValidationError(NOT_A_HASH, code=NOT_A_HASH_CODE)]})
     try:
         hasher = identify_hasher(password)
-        decoded = hasher.decode(password)
+        too_costly = hash_cost_problem(hasher=hasher, encoded=password)
+    except ValueError:  # UnreadableHash too
+        raise not_a_hash from None
+    if too_costly:
+        raise ValidationError(
+            {"password": [f"costs more than {HASH_COST_LIMIT_FACTOR}x this deployment's hash: {too_costly}"]}
+        )
+    if hasher.library is not None:
+        try:
+            hasher._load_library()
+        except ValueError:
+            # stored, it would fail every login of the user with a server error
+            raise ValidationError(
+                {"password": [f"is a {hasher.algorithm} hash, whose library is not installed here"]}
+            ) from None
+    try:
+        hasher.decode(password)
     except Exception:  # noqa: BLE001 - each hasher parses its format its own way and fails in its own way
-        raise ValidationError({"password": ["is not a password hash this deployment knows"]}) from None
-    iterations = getattr(hasher, "iterations", None)
-    if iterations and decoded.get("iterations", 0) > HASH_COST_LIMIT_FACTOR * iterations:
-        raise ValidationError({"password": [f"costs more than {HASH_COST_LIMIT_FACTOR}x this deployment's hash"]})
+        raise not_a_hash from None
     return password
 
 
 def _is_not_a_hash(password) -> bool:
+    """True for a password that is no hash at all (a plaintext one, say): never kept. A hash
+    refused for its cost or its algorithm is kept with the conflict like any other value."""
     if not isinstance(password, str):
         return False
     try:
         _local_password(password)
-    except ValidationError:
-        return True
+    except ValidationError as exc:
+        return any(error.code == NOT_A_HASH_CODE for error in exc.error_dict["password"])
     return False
 
 
@@ -232,12 +253,21 @@ def different_body_reason(message: SyncMessage) -> str:
 
 
 def _save_user(user: User, fields: dict) -> None:
+    """Set the message's values and save. An existing user is saved with the fields whose value
+    changes only, so a change another process made to the rest (a password, the token
+    generation) is never written back as it was read."""
+    attnames = {name: User._meta.get_field(name).attname for name in fields}
+    before = {name: getattr(user, attname) for name, attname in attnames.items()}
     for name, value in fields.items():
         setattr(user, name, value)
     user.full_clean(exclude=["password", "user_code", "class_teacher"])
     # the change came from another deployment: don't send it back out
     user._skip_sync_message = True
-    user.save()
+    if user._state.adding:
+        user.save()
+        return
+    changed = [name for name, attname in attnames.items() if getattr(user, attname) != before[name]]
+    user.save(update_fields=[*changed, "updated_at"])
 
 
 def _apply(message: SyncMessage) -> str:
@@ -258,7 +288,8 @@ def _apply(message: SyncMessage) -> str:
         return _conflict(message, f"stale: version {message.version} is not newer than {link.last_version}")
     if User.objects.filter(username=fields["username"]).exclude(pk=link.user_id).exists():
         return _conflict(message, f"username {fields['username']!r} belongs to another user here")
-    _save_user(link.user, fields)
+    # locked until the message is applied: a revocation or password change waits for it
+    _save_user(User.objects.select_for_update().get(pk=link.user_id), fields)
     link.last_version = message.version
     link.save(update_fields=["last_version", "updated_at"])
     return APPLIED

@@ -15,16 +15,19 @@ from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from users.models import ConflictingUserSyncLog, SyncedUserLink, User, UserSyncInbox, user_codes_allocate
+from users.models import (
+    ConflictingUserSyncLog, SyncedUserLink, User, UserSyncInbox, user_change_revokes_tokens, user_codes_allocate,
+)
 from users.sync import (
     APPLIED, APPLIED_FIELDS, CONFLICT, DUPLICATE, UNKNOWN_USER, SyncMessage, conflict_raw_body, different_body_reason,
     user_fields_from_message, user_sync_apply, validation_reason,
 )
 from users.sync_payload import PRIVILEGE_FIELDS, USER_CREATED
 from users.sync_rows import instances_insert, rows_insert
+from users.tokens import tokens_blacklist_outstanding
 
 # every field an update may change (privilege flags only change when the setting allows it)
 UPDATED_FIELDS = [*APPLIED_FIELDS, *PRIVILEGE_FIELDS, "class_teacher", "updated_at"]
@@ -184,9 +187,7 @@ class _Round:
                 ],
             )
         if self.to_update:
-            for _, _, user, _ in self.to_update:
-                user.updated_at = now
-            User.objects.bulk_update([user for _, _, user, _ in self.to_update], UPDATED_FIELDS)
+            self._update_users(now)
             SyncedUserLink.objects.bulk_update([link for *_, link in self.to_update], ["last_version", "updated_at"])
         self._audit(now)
         instances_insert(objs=self.conflicts)
@@ -198,6 +199,24 @@ class _Round:
                 for index, m in fresh
             ],
         )
+
+    def _update_users(self, now) -> None:
+        """One bulk UPDATE of the round's users. Those whose password hash changes or who are
+        deactivated lose every token, as User.save sees to on the single path: their generation
+        moves on in the same UPDATE (as an expression, so it adds to whatever is stored) and their
+        refresh tokens are blacklisted."""
+        users = [user for _, _, user, _ in self.to_update]
+        revoked = {user.pk for _, before, user, _ in self.to_update if user_change_revokes_tokens(before, user)}
+        for user in users:
+            user.updated_at = now
+            if revoked:
+                user.token_generation = F("token_generation") + 1 if user.pk in revoked else F("token_generation")
+        User.objects.bulk_update(users, [*UPDATED_FIELDS, "token_generation"] if revoked else UPDATED_FIELDS)
+        if revoked:
+            tokens_blacklist_outstanding(user_ids=revoked)
+            for _, before, user, _ in self.to_update:
+                # as stored: the rows are locked since the round read them
+                user.token_generation = before.token_generation + (1 if user.pk in revoked else 0)
 
     def _audit(self, now) -> None:
         content_type = ContentType.objects.get_for_model(User)

@@ -5,6 +5,10 @@ every older token, access tokens included, stops authenticating at once; the che
 extra because authentication loads the user row anyway.
 """
 
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 TOKEN_GENERATION_CLAIM = "gen"
@@ -18,3 +22,27 @@ def token_pair_for_user(user) -> dict[str, str]:
 
 def token_generation_is_current(*, token, user) -> bool:
     return token.get(TOKEN_GENERATION_CLAIM) == user.token_generation
+
+
+def tokens_blacklist_outstanding(*, user_ids) -> int:
+    """Blacklist the unexpired refresh tokens of these users not blacklisted yet (so ops see them
+    as blacklisted in the admin); returns how many."""
+    outstanding = OutstandingToken.objects.filter(
+        user_id__in=list(user_ids), expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    ).values_list("pk", flat=True)
+    created = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token_id=pk) for pk in outstanding], ignore_conflicts=True
+    )
+    return len(created)
+
+
+def tokens_revoke(*, user_ids) -> int:
+    """Revoke every token of these users at once, without an audit entry (the caller writes it):
+    the generation moves on in the database (an UPDATE, so a concurrent save cannot undo it) and
+    the refresh tokens are blacklisted. Returns how many refresh tokens were blacklisted."""
+    from users.models import User  # users.models calls this from User.save
+
+    user_ids = list(user_ids)
+    with transaction.atomic():
+        User.objects.filter(pk__in=user_ids).update(token_generation=F("token_generation") + 1)
+        return tokens_blacklist_outstanding(user_ids=user_ids)

@@ -3,6 +3,7 @@ from rest_framework import serializers
 from users.models import User
 
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser")
+ADMIN_TYPE_SUPERUSERS_ONLY = "Only a superuser may make a user an API administrator (user_type admin)."
 
 
 class UserPrimaryKeyField(serializers.PrimaryKeyRelatedField):
@@ -15,12 +16,20 @@ class UserPrimaryKeyField(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
+def current_password_field():
+    return serializers.CharField(
+        write_only=True, required=False, max_length=128, style={"input_type": "password"},
+        help_text="Your current password: needed to change your own e-mail.",
+    )
+
+
 class UserSerializer(serializers.ModelSerializer):
     """The user as staff see it. Privilege flags are writable by superusers only."""
 
     password = serializers.CharField(
         write_only=True, required=False, max_length=128, style={"input_type": "password"}
     )
+    current_password = current_password_field()
     class_teacher = UserPrimaryKeyField(
         queryset=User.objects.filter(is_deleted=False), required=False, allow_null=True
     )
@@ -32,6 +41,7 @@ class UserSerializer(serializers.ModelSerializer):
             "user_type", "is_active", "is_staff", "is_superuser", "gender", "phone_no", "dob",
             "nationality", "address", "class_teacher", "session", "semester", "stream", "course",
             "profile_img", "is_deleted", "registered_on", "updated_at", "last_login", "password",
+            "current_password",
         ]
         read_only_fields = [
             "id", "user_code", "profile_img", "is_deleted", "registered_on", "updated_at", "last_login",
@@ -45,9 +55,18 @@ class UserSerializer(serializers.ModelSerializer):
                 fields[name].read_only = True
         return fields
 
+    def validate_user_type(self, value):
+        # an API administrator has every right on the users API: a privilege, like is_staff
+        request = self.context.get("request")
+        if value == User.UserType.ADMIN and not (request and request.user.is_superuser):
+            raise serializers.ValidationError(ADMIN_TYPE_SUPERUSERS_ONLY)
+        return value
+
 
 class MeSerializer(serializers.ModelSerializer):
     """One's own profile: personal fields only, nothing that grants or reveals more rights."""
+
+    current_password = current_password_field()
 
     class Meta:
         model = User
@@ -55,7 +74,7 @@ class MeSerializer(serializers.ModelSerializer):
             "id", "username", "user_code", "first_name", "middle_name", "last_name", "email",
             "user_type", "is_active", "is_staff", "is_superuser", "gender", "phone_no", "dob",
             "nationality", "address", "class_teacher", "session", "semester", "stream", "course",
-            "profile_img", "registered_on", "updated_at", "last_login",
+            "profile_img", "registered_on", "updated_at", "last_login", "current_password",
         ]
         read_only_fields = [
             "id", "username", "user_code", "user_type", "is_active", "is_staff", "is_superuser",

@@ -377,7 +377,7 @@ def test_patch_by_non_superuser_ignores_privilege_flags(staff_client, student):
 def test_patch_by_admin_user_type_cannot_make_itself_staff(client_for, admin_type_user):
     response = client_for(admin_type_user).patch(detail_url(admin_type_user), {"is_staff": True}, format="json")
 
-    assert response.status_code == 200
+    assert response.status_code == 403
     admin_type_user.refresh_from_db()
     assert not admin_type_user.is_staff
 
@@ -479,12 +479,12 @@ def test_delete_of_a_deleted_user_is_404(staff_client, student):
     assert staff_client.delete(detail_url(student)).status_code == 404
 
 
-def test_deleting_oneself_is_400(staff_client, staff_user):
-    response = staff_client.delete(detail_url(staff_user))
+def test_deleting_oneself_is_400(superuser_client, superuser):
+    response = superuser_client.delete(detail_url(superuser))
 
     assert response.status_code == 400
-    staff_user.refresh_from_db()
-    assert not staff_user.is_deleted
+    superuser.refresh_from_db()
+    assert not superuser.is_deleted
 
 
 def test_deleted_user_cannot_be_chosen_as_class_teacher(staff_client, student):
@@ -497,10 +497,12 @@ def test_deleted_user_cannot_be_chosen_as_class_teacher(staff_client, student):
     assert "class_teacher" in response.json()
 
 
-def test_staff_can_delete_another_staff_member(staff_client):
+def test_staff_cannot_delete_another_staff_member(staff_client):
     other_staff = StaffUserFactory()
 
-    assert staff_client.delete(detail_url(other_staff)).status_code == 204
+    assert staff_client.delete(detail_url(other_staff)).status_code == 403
+    other_staff.refresh_from_db()
+    assert not other_staff.is_deleted
 
 
 def test_staff_without_the_users_permissions_cannot_use_the_users_api(client_for):

@@ -53,15 +53,18 @@ class UserViewSet(
         return user_list()
 
     def perform_create(self, serializer):
-        serializer.instance = services.user_create(data=serializer.validated_data, created_by=self.request.user)
+        data = dict(serializer.validated_data)
+        data.pop("current_password", None)
+        serializer.instance = services.user_create(data=data, created_by=self.request.user)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         password = data.pop("password", None)
         if password is not None:
             raise ValidationError({"password": ["Use the password change or reset endpoints."]})
+        current_password = data.pop("current_password", None)
         serializer.instance = services.user_update(
-            user=serializer.instance, data=data, updated_by=self.request.user
+            user=serializer.instance, data=data, updated_by=self.request.user, current_password=current_password
         )
 
     def perform_destroy(self, instance):
@@ -77,7 +80,11 @@ class UserViewSet(
             return Response(MeSerializer(request.user).data)
         serializer = MeSerializer(request.user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        user = services.user_update(user=request.user, data=serializer.validated_data, updated_by=request.user)
+        data = dict(serializer.validated_data)
+        current_password = data.pop("current_password", None)
+        user = services.user_update(
+            user=request.user, data=data, updated_by=request.user, current_password=current_password
+        )
         return Response(MeSerializer(user).data)
 
     @extend_schema(
