@@ -227,6 +227,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("LOGIN_THROTTLE_RATE", default="10/min"),
         "password_reset": env.str("PASSWORD_RESET_THROTTLE_RATE", default="5/min"),
+        # checks of one's own password (password change, e-mail change), per account
+        "password_check": env.str("PASSWORD_CHECK_THROTTLE_RATE", default="5/min"),
     },
     # DRF's own client address is REMOTE_ADDR; the API's throttles (users.throttling) believe
     # X-Forwarded-For only from IPWARE_TRUSTED_PROXIES

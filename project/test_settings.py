@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
 os.environ.setdefault("LOGIN_THROTTLE_RATE", "1000/min")
 os.environ.setdefault("PASSWORD_RESET_THROTTLE_RATE", "1000/min")
+os.environ.setdefault("PASSWORD_CHECK_THROTTLE_RATE", "1000/min")
 # API hits written in the request, inside the test's transaction (a writer thread would hold a
 # connection of its own, outside it)
 os.environ.setdefault("API_HIT_LOG_WRITER", "inline")

@@ -26,3 +26,20 @@ class ClientAddressIdentMixin:
 class ScopedRateThrottle(ClientAddressIdentMixin, throttling.ScopedRateThrottle):
     pass
 
+
+
+class PasswordCheckThrottle(ClientAddressIdentMixin, throttling.SimpleRateThrottle):
+    """Requests that ask to check the caller's own password (old_password, current_password),
+    counted per account: a stolen access token must not become a password oracle, from one
+    address or from many. Other requests are not counted."""
+
+    scope = "password_check"
+    password_fields = ("old_password", "current_password")
+
+    def get_cache_key(self, request, view):
+        if request.method not in ("POST", "PUT", "PATCH") or not request.user.is_authenticated:
+            return None
+        data = request.data
+        if not hasattr(data, "keys") or not any(field in data for field in self.password_fields):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}

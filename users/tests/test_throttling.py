@@ -17,6 +17,7 @@ def low_rates(monkeypatch):
     # DRF read DEFAULT_THROTTLE_RATES into this dict at import time, so override it in place
     monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "login", "3/min")
     monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "password_reset", "2/min")
+    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "password_check", "3/min")
     cache.clear()
     yield
     cache.clear()
@@ -119,6 +120,34 @@ def test_a_forwarded_for_from_an_untrusted_peer_shares_that_peers_bucket(low_rat
     statuses = [post_login_via(f"198.51.100.{n}", remote_addr="203.0.113.7").status_code for n in range(1, 5)]
 
     assert statuses == [401, 401, 401, 429]
+
+
+ME_URL = "/api/users/me/"
+PASSWORD_URL = "/api/users/me/password/"
+
+
+def test_checks_of_ones_own_password_are_throttled_per_account_from_any_address(low_rates, student, client_for):
+    """A stolen access token must not become a password oracle, from one address or from many."""
+    client = client_for(student)
+    guesses = [
+        client.post(PASSWORD_URL, {"old_password": f"Guess-{n}", "new_password": "Fresh-Quartz-Meadow-42"},
+                    format="json", REMOTE_ADDR=f"198.51.100.{n}").status_code
+        for n in range(4)
+    ]
+    email_change = client.patch(
+        ME_URL, {"email": "new@example.com", "current_password": DEFAULT_PASSWORD}, format="json"
+    )
+
+    assert guesses == [400, 400, 400, 429]
+    assert email_change.status_code == 429
+
+
+def test_requests_that_check_no_password_are_not_counted(low_rates, student, client_for):
+    client = client_for(student)
+
+    statuses = [client.patch(ME_URL, {"first_name": f"N{n}"}, format="json").status_code for n in range(5)]
+
+    assert statuses == [200] * 5
 
 
 def test_every_api_throttle_identifies_clients_by_the_trusted_proxy_rule():

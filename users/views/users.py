@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from users import services
 from users.filters import BoundedSearchFilter, UserFilter
 from users.permissions import IsUserManager
+from users.throttling import PasswordCheckThrottle
 from users.selectors import user_list
 from users.serializers.auth import DetailSerializer, PasswordChangeSerializer, TokenPairSerializer
 from users.serializers.users import MeSerializer, UserSerializer
@@ -42,6 +43,8 @@ class UserViewSet(
 ):
     serializer_class = UserSerializer
     permission_classes = [IsUserManager]
+    # counts only requests that carry the caller's password to check (me, me/password)
+    throttle_classes = [PasswordCheckThrottle]
     filter_backends = [DjangoFilterBackend, BoundedSearchFilter, OrderingFilter]
     filterset_class = UserFilter
     search_fields = ["username", "first_name", "last_name", "email", "user_code"]
