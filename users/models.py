@@ -3,7 +3,7 @@ from types import SimpleNamespace
 from auditlog.models import AuditlogHistoryField
 from auditlog.registry import auditlog
 from django.conf import settings
-from django.contrib.auth.hashers import is_password_usable
+from django.contrib.auth.hashers import check_password, is_password_usable
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models, router, transaction
 from django.db.models import F
@@ -121,6 +121,18 @@ class User(AbstractUser):
     # how many refresh tokens the last save blacklisted when it revoked the user's tokens (see
     # save), None when it revoked nothing: services that audit the revocation read it
     tokens_revoked_on_save = None
+
+    def check_password(self, raw_password):
+        """Django's, except for the rehash when the hasher's parameters changed (a Django upgrade, a
+        hash synced from a deployment with other settings): the same password under new parameters
+        is no password change, so it is stored quietly, revoking no token and sending no message."""
+
+        def rehash(raw):
+            self.set_password(raw)
+            self._password = None
+            type(self)._base_manager.filter(pk=self.pk).update(password=self.password)
+
+        return check_password(raw_password, self.password, rehash)
 
     def save(self, *args, **kwargs):
         # one transaction for the row, its user_code, the outbox message the post_save signal

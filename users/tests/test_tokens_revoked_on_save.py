@@ -187,19 +187,25 @@ def test_a_deactivation_by_sync_revokes_tokens_for_good(apply, deactivation):
     assert revoked(tokens)
 
 
-def test_a_login_that_upgrades_the_password_hash_gets_working_tokens(settings, login):
-    # the hash upgrade at login is a new hash too: older tokens go, the login's own work
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    ]
+def test_a_rehash_at_login_revokes_no_token_and_sends_no_message(settings):
+    from pubsub.models import QueuePublishHistory
+
+    settings.PASSWORD_HASHERS = [*settings.PASSWORD_HASHERS, "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
     user = UserFactory()
-    old_hash = PBKDF2PasswordHasher().encode(DEFAULT_PASSWORD, "salt", iterations=1000)
-    User.objects.filter(pk=user.pk).update(password=old_hash)
-    older = token_pair_for_user(User.objects.get(pk=user.pk))
+    tokens = token_pair_for_user(user)
+    # a hash made with other parameters than this deployment's: the next login rehashes it
+    User.objects.filter(pk=user.pk).update(
+        password=make_password(DEFAULT_PASSWORD, hasher=PBKDF2PasswordHasher(), salt="s" * 22)
+    )
+    messages_before = QueuePublishHistory.objects.count()
 
-    tokens = login(user)
+    response = APIClient().post(
+        "/api/auth/login/", {"username": user.username, "password": DEFAULT_PASSWORD}, format="json"
+    )
 
-    assert User.objects.get(pk=user.pk).password.startswith("md5$")
-    assert access_works(tokens)
-    assert refresh_works(tokens)
-    assert revoked(older)
+    user.refresh_from_db()
+    assert response.status_code == 200
+    assert user.password.startswith("md5$")
+    assert access_works(response.json()) and refresh_works(response.json())
+    assert access_works(tokens) and refresh_works(tokens)
+    assert QueuePublishHistory.objects.count() == messages_before

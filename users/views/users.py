@@ -43,8 +43,6 @@ class UserViewSet(
 ):
     serializer_class = UserSerializer
     permission_classes = [IsUserManager]
-    # counts only requests that carry the caller's password to check (me, me/password)
-    throttle_classes = [PasswordCheckThrottle]
     filter_backends = [DjangoFilterBackend, BoundedSearchFilter, OrderingFilter]
     filterset_class = UserFilter
     search_fields = ["username", "first_name", "last_name", "email", "user_code"]
@@ -77,7 +75,14 @@ class UserViewSet(
 
     @extend_schema(methods=["GET"], responses={200: MeSerializer, 401: UNAUTHORIZED})
     @extend_schema(methods=["PATCH"], responses={200: MeSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED})
-    @action(detail=False, methods=["get", "patch"], permission_classes=[IsAuthenticated], serializer_class=MeSerializer)
+    # the throttle counts only requests that carry the caller's password to check
+    @action(
+        detail=False,
+        methods=["get", "patch"],
+        permission_classes=[IsAuthenticated],
+        throttle_classes=[PasswordCheckThrottle],
+        serializer_class=MeSerializer,
+    )
     def me(self, request):
         if request.method == "GET":
             return Response(MeSerializer(request.user).data)
@@ -100,6 +105,7 @@ class UserViewSet(
         methods=["post"],
         url_path="me/password",
         permission_classes=[IsAuthenticated],
+        throttle_classes=[PasswordCheckThrottle],
         serializer_class=PasswordChangeSerializer,
     )
     def change_password(self, request):
