@@ -14,6 +14,7 @@ from import_export.admin import ExportMixin, ImportMixin
 
 from project.admin_readonly import ReadOnlyAdminMixin
 from project.admin_pagination import EstimatedCountPaginator
+from project.redaction import message_body_redact
 from users import services
 from users.models import ConflictingUserSyncLog, User, UserAPIHitLog, UserImportJob
 from users.resources import IMPORT_FORMATS, user_import_resource_class_for
@@ -211,10 +212,11 @@ class ConflictingUserSyncLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="raw body")
     def body(self, obj):
+        shown = message_body_redact(body=obj.raw_body)
         try:
-            pretty = json.dumps(json.loads(obj.raw_body), indent=2, ensure_ascii=False, sort_keys=True)
-        except ValueError:
-            pretty = obj.raw_body
+            pretty = json.dumps(json.loads(shown), indent=2, ensure_ascii=False, sort_keys=True)
+        except (ValueError, RecursionError):
+            pretty = shown
         return format_html("<pre>{}</pre>", pretty)
 
     def has_apply_permission(self, request):
