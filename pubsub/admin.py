@@ -7,8 +7,8 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from import_export import fields, resources, widgets
-from import_export.admin import ExportMixin
 
+from project.admin_export import SafeExportMixin
 from project.admin_readonly import ReadOnlyAdminMixin
 from project.admin_pagination import EstimatedCountPaginator
 from project.redaction import message_body_redact
@@ -79,7 +79,7 @@ class StatusFilter(admin.ChoicesFieldListFilter):
 
 
 @admin.register(QueuePublishHistory)
-class QueuePublishHistoryAdmin(ReadOnlyAdminMixin, AuditlogHistoryAdminMixin, ExportMixin, admin.ModelAdmin):
+class QueuePublishHistoryAdmin(ReadOnlyAdminMixin, AuditlogHistoryAdminMixin, SafeExportMixin, admin.ModelAdmin):
     resource_classes = [QueuePublishHistoryResource]
     # import-export wraps change_list_template in its own; this one extends the export list itself
     import_export_change_list_template = "admin/pubsub/queuepublishhistory/change_list.html"
@@ -125,10 +125,6 @@ class QueuePublishHistoryAdmin(ReadOnlyAdminMixin, AuditlogHistoryAdminMixin, Ex
     def payload(self, obj):
         body = message_body_redact(body=obj.message_body_json)
         return format_html("<pre>{}</pre>", json.dumps(body, indent=2, ensure_ascii=False))
-
-    def has_export_permission(self, request):
-        # import-export lets any staff user export unless told otherwise: the payloads are users' data
-        return self.has_view_permission(request)
 
     # -- actions -------------------------------------------------------------------------------
     def has_retry_permission(self, request):

@@ -10,8 +10,9 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from import_export import resources
-from import_export.admin import ExportMixin, ImportMixin
+from import_export.admin import ImportMixin
 
+from project.admin_export import SafeExportMixin
 from project.admin_readonly import ReadOnlyAdminMixin
 from project.admin_pagination import EstimatedCountPaginator
 from project.redaction import message_body_redact
@@ -266,7 +267,7 @@ class UserAPIHitLogResource(resources.ModelResource):
 
 
 @admin.register(UserAPIHitLog)
-class UserAPIHitLogAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
+class UserAPIHitLogAdmin(ReadOnlyAdminMixin, SafeExportMixin, admin.ModelAdmin):
     """Read-only: hits are evidence (auditors read them, nobody edits them)."""
 
     resource_classes = [UserAPIHitLogResource]
@@ -279,6 +280,3 @@ class UserAPIHitLogAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
     # the table is large: no COUNT(*) over all of it on every page
     paginator = EstimatedCountPaginator
     show_full_result_count = False
-
-    def has_export_permission(self, request):
-        return self.has_view_permission(request)
