@@ -1,5 +1,6 @@
-"""Exported API hits are safe to open in a spreadsheet: what a client sent (its User-Agent, the
-path) never becomes a formula, in CSV or XLSX."""
+"""Exported API hits are safe to open in a spreadsheet (what a client sent, its User-Agent or the
+path, never becomes a formula, in CSV or XLSX), and cheap to serve from a large table (CSV
+streamed chunk by chunk, XLSX and JSON refused above a limit)."""
 
 import csv
 import io
@@ -7,15 +8,21 @@ import json
 
 import openpyxl
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib import admin
+from django.db import connection
+from django.test import AsyncClient
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from ops_admin.roles import AUDITOR
+from project import admin_export
 from project.admin_export import FORMULA_PREFIXES
 from tests.support.admin_people import admin_user_of_kind
 from users.admin import UserAPIHitLogResource
 from users.models import UserAPIHitLog
+from users.tests.factories import StaffUserFactory
 
 pytestmark = pytest.mark.django_db
 EXPORT = reverse("admin:users_userapihitlog_export")
@@ -108,3 +115,97 @@ def test_exports_are_offered_as_csv_xlsx_and_json_only():
     formats = admin.site._registry[UserAPIHitLog].get_export_formats()
 
     assert [file_format().get_extension() for file_format in formats] == ["csv", "xlsx", "json"]
+
+
+# -- large tables: CSV streamed in chunks, XLSX and JSON capped --------------------------------
+
+def hits(count, **fields):
+    return [hit_with(api_name=f"/api/{n}/", **fields) for n in range(count)]
+
+
+def test_csv_export_streams_every_row_newest_first_chunk_by_chunk(auditor, monkeypatch):
+    monkeypatch.setattr(admin_export, "EXPORT_CHUNK_ROWS", 3)
+    hits(8)
+
+    with CaptureQueriesContext(connection) as queries:
+        rows = export(auditor, "csv")
+
+    assert column(rows, "api_name") == [f"/api/{n}/" for n in reversed(range(8))]
+    table = UserAPIHitLog._meta.db_table
+    assert len([q for q in queries if f'FROM "{table}"' in q["sql"] or f"FROM `{table}`" in q["sql"]]) == 3
+
+
+def test_csv_export_is_a_stream(auditor):
+    hits(1)
+
+    response = auditor.post(EXPORT, {"format": "0", "resource": "0", "userapihitlogresource_api_name": "on"})
+
+    assert response.streaming
+    assert response["Content-Disposition"].startswith('attachment; filename="UserAPIHitLog-')
+
+
+def test_csv_export_keeps_the_list_filter_and_the_chosen_columns(auditor):
+    hit_with(api_name="/api/broken/", status_code=503)
+    hit_with(api_name="/api/fine/", status_code=200)
+
+    response = auditor.post(EXPORT + "?status_class=5", {
+        "format": "0", "resource": "0", "userapihitlogresource_api_name": "on", "userapihitlogresource_status_code": "on",
+    })
+
+    assert list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode()))) == [
+        ["api_name", "status_code"], ["/api/broken/", "503"],
+    ]
+
+
+def test_csv_export_needs_the_view_permission(client):
+    client.force_login(StaffUserFactory())
+    hits(1)
+
+    response = client.post(EXPORT, {"format": "0", "resource": "0", "userapihitlogresource_api_name": "on"})
+
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("extension", ["xlsx", "json"])
+def test_an_in_memory_export_above_its_limit_is_refused_with_a_way_out(auditor, monkeypatch, extension):
+    monkeypatch.setattr(admin_export, "EXPORT_IN_MEMORY_MAX_ROWS", 3)
+    hits(4)
+
+    formats = admin.site._registry[UserAPIHitLog].get_export_formats()
+    index = next(i for i, file_format in enumerate(formats) if file_format().get_extension() == extension)
+    response = auditor.post(EXPORT, {"format": str(index), "resource": "0", "userapihitlogresource_api_name": "on"})
+
+    assert "Content-Disposition" not in response
+    assert f"{extension.upper()} exports are limited to 3 rows" in response.content.decode()
+    assert "choose CSV" in response.content.decode()
+
+
+@pytest.mark.parametrize("extension", ["xlsx", "json"])
+def test_an_in_memory_export_within_its_limit_is_served(auditor, monkeypatch, extension):
+    monkeypatch.setattr(admin_export, "EXPORT_IN_MEMORY_MAX_ROWS", 3)
+    hits(3)
+
+    rows = export(auditor, extension)
+
+    assert len(rows) == (3 if extension == "json" else 4)
+
+
+def test_csv_export_under_asgi_is_read_chunk_by_chunk_not_whole(monkeypatch):
+    """Django reads a plain iterator whole before sending it under ASGI: the stream must be async."""
+    monkeypatch.setattr(admin_export, "EXPORT_CHUNK_ROWS", 2)
+    hits(5, device=HYPERLINK)
+    client = AsyncClient()
+    client.force_login(admin_user_of_kind(AUDITOR))
+
+    async def export_csv():
+        response = await client.post(EXPORT, {
+            "format": "0", "resource": "0", "userapihitlogresource_api_name": "on", "userapihitlogresource_device": "on",
+        })
+        return response, [chunk async for chunk in response.streaming_content]
+
+    response, chunks = async_to_sync(export_csv)()
+
+    assert response.is_async
+    assert len(chunks) == 4  # the header, then chunks of 2, 2 and 1 rows
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
+    assert rows[1:] == [[f"/api/{n}/", "'" + HYPERLINK] for n in reversed(range(5))]
