@@ -6,11 +6,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
-from import_export import resources
-from import_export.admin import ExportMixin
+from import_export import fields, resources, widgets
 
+from project.admin_export import SafeExportMixin
 from project.admin_readonly import ReadOnlyAdminMixin
 from project.admin_pagination import EstimatedCountPaginator
+from project.redaction import message_body_redact
 from pubsub import services
 from pubsub.broker import BrokerUnavailable
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat
@@ -23,7 +24,18 @@ STATUS_BADGES = {
 }
 
 
+class RedactedJSONWidget(widgets.JSONWidget):
+    """The body as import-export writes JSON, less the password hashes."""
+
+    def render(self, value, obj=None, **kwargs):
+        return super().render(message_body_redact(body=value), obj, **kwargs)
+
+
 class QueuePublishHistoryResource(resources.ModelResource):
+    message_body_json = fields.Field(
+        attribute="message_body_json", column_name="message_body_json", widget=RedactedJSONWidget()
+    )
+
     class Meta:
         model = QueuePublishHistory
         fields = (
@@ -67,7 +79,7 @@ class StatusFilter(admin.ChoicesFieldListFilter):
 
 
 @admin.register(QueuePublishHistory)
-class QueuePublishHistoryAdmin(ReadOnlyAdminMixin, AuditlogHistoryAdminMixin, ExportMixin, admin.ModelAdmin):
+class QueuePublishHistoryAdmin(ReadOnlyAdminMixin, AuditlogHistoryAdminMixin, SafeExportMixin, admin.ModelAdmin):
     resource_classes = [QueuePublishHistoryResource]
     # import-export wraps change_list_template in its own; this one extends the export list itself
     import_export_change_list_template = "admin/pubsub/queuepublishhistory/change_list.html"
@@ -111,11 +123,8 @@ class QueuePublishHistoryAdmin(ReadOnlyAdminMixin, AuditlogHistoryAdminMixin, Ex
 
     @admin.display(description="payload")
     def payload(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.message_body_json, indent=2, ensure_ascii=False))
-
-    def has_export_permission(self, request):
-        # import-export lets any staff user export unless told otherwise: the payloads are users' data
-        return self.has_view_permission(request)
+        body = message_body_redact(body=obj.message_body_json)
+        return format_html("<pre>{}</pre>", json.dumps(body, indent=2, ensure_ascii=False))
 
     # -- actions -------------------------------------------------------------------------------
     def has_retry_permission(self, request):

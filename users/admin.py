@@ -11,10 +11,12 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from import_export import resources
-from import_export.admin import ExportMixin, ImportMixin
+from import_export.admin import ImportMixin
 
+from project.admin_export import SafeExportMixin
 from project.admin_readonly import ReadOnlyAdminMixin
 from project.admin_pagination import EstimatedCountPaginator
+from project.redaction import message_body_redact
 from users import services
 from users.models import ConflictingUserSyncLog, User, UserAPIHitLog, UserImportJob
 from users.resources import IMPORT_FORMATS, user_import_resource_class_for
@@ -245,10 +247,11 @@ class ConflictingUserSyncLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="raw body")
     def body(self, obj):
+        shown = message_body_redact(body=obj.raw_body)
         try:
-            pretty = json.dumps(json.loads(obj.raw_body), indent=2, ensure_ascii=False, sort_keys=True)
-        except ValueError:
-            pretty = obj.raw_body
+            pretty = json.dumps(json.loads(shown), indent=2, ensure_ascii=False, sort_keys=True)
+        except (ValueError, RecursionError):
+            pretty = shown
         return format_html("<pre>{}</pre>", pretty)
 
     def has_apply_permission(self, request):
@@ -298,7 +301,7 @@ class UserAPIHitLogResource(resources.ModelResource):
 
 
 @admin.register(UserAPIHitLog)
-class UserAPIHitLogAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
+class UserAPIHitLogAdmin(ReadOnlyAdminMixin, SafeExportMixin, admin.ModelAdmin):
     """Read-only: hits are evidence (auditors read them, nobody edits them)."""
 
     resource_classes = [UserAPIHitLogResource]
@@ -311,6 +314,3 @@ class UserAPIHitLogAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
     # the table is large: no COUNT(*) over all of it on every page
     paginator = EstimatedCountPaginator
     show_full_result_count = False
-
-    def has_export_permission(self, request):
-        return self.has_view_permission(request)
