@@ -6,14 +6,19 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# pytest-xdist workers for the parallel part of the suite; a marker expression narrows both parts
+TEST_WORKERS ?= auto
+TEST_MARKERS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test fuzz soak install install-dev system-deps migrate superuser static check-deploy clean
+.PHONY: help run test lock fuzz soak install install-dev system-deps migrate superuser static check-deploy clean
 
 help:
 	@echo "make run    - set up .venv, migrate, create the dev superuser and serve on http://$(HOST):$(PORT)"
-	@echo "make test   - set up .venv with dev requirements and run the whole pytest suite"
+	@echo "make test   - set up .venv with dev requirements and run the whole pytest suite, in parallel"
 	@echo "              (DATABASE_URL=mysql://root@127.0.0.1:3306/opsconsole for MariaDB)"
+	@echo "make lock   - recompile requirements.txt and requirements-dev.txt from the .in files"
+	@echo "              (UPGRADE=pika upgrades one package, UPGRADE=all every one)"
 	@echo "make fuzz   - fuzz every API operation with $(FUZZ_MAX_EXAMPLES) generated cases each (schemathesis, tests/fuzz)"
 	@echo "make soak   - API + 2 relays + 2 consumers for SOAK_SECONDS (default 180) while the broker"
 	@echo "              connection is cut every few seconds; MariaDB + RabbitMQ; prints the figures"
@@ -25,13 +30,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
+# the locks: every package pinned with its hashes, nothing installed that they don't list
 $(VENV)/.installed: requirements.txt | $(PY)
 	@$(MAKE) --no-print-directory system-deps
-	$(PIP) install -r requirements.txt
+	$(PIP) install --require-hashes --no-deps -r requirements.txt
 	@touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
-	$(PIP) install -r requirements-dev.txt
+	$(PIP) install --require-hashes --no-deps -r requirements-dev.txt
 	@touch $@
 
 install: $(VENV)/.installed
@@ -54,13 +60,25 @@ run: install
 	@echo ""
 	$(VENV)/bin/uvicorn project.asgi:application --host $(HOST) --port $(PORT) --log-level info
 
+# the suite in parallel (one test database and one set of broker names per worker), then the tests
+# marked serial alone; pytest exits 5 when a part selects no test (say, -k matching the other part)
+_MARKERS = $(if $(TEST_MARKERS), and ($(TEST_MARKERS)))
 test: install-dev
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not serial$(_MARKERS)" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(PY) -m pytest -m "serial$(_MARKERS)" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# UPGRADE=<package> (or all) moves that package to its newest release; otherwise every pin is kept
+UPGRADE ?=
+_UPGRADE = $(if $(filter all,$(UPGRADE)),--upgrade,$(foreach p,$(UPGRADE),--upgrade-package $(p)))
+_COMPILE = $(VENV)/bin/uv pip compile --generate-hashes --python-version 3.11 --universal $(_UPGRADE)
+lock: install-dev
+	$(_COMPILE) requirements.in -o requirements.txt
+	$(_COMPILE) requirements-dev.in -o requirements-dev.txt
 
 # the same fuzz tests `make test` runs with a few cases per operation, at full strength
 FUZZ_MAX_EXAMPLES ?= 300
 fuzz: install-dev
-	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) $(PY) -m pytest tests/fuzz $(PYTEST_ARGS)
+	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) $(PY) -m pytest -n $(TEST_WORKERS) tests/fuzz $(PYTEST_ARGS)
 
 # the soak test also runs in `make test`, for 20 seconds
 soak: export DATABASE_URL ?= mysql://root@127.0.0.1:3306/opsconsole

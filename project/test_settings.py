@@ -11,6 +11,11 @@ os.environ.setdefault("PASSWORD_CHECK_THROTTLE_RATE", "1000/min")
 os.environ.setdefault("API_HIT_LOG_WRITER", "inline")
 # each test's /readyz sees its own database and broker, not a result an earlier test left
 os.environ.setdefault("READINESS_CACHE_SECS", "0")
+# one set of broker names per pytest-xdist worker (each has its own test database too), so workers
+# running at once never consume each other's messages; tests that need a queue of their own make one
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ.setdefault("USER_SYNC_EXCHANGE", f"test_drf_exchange_{_worker}")
+os.environ.setdefault("USER_SYNC_QUEUES", f"test_drf_queue_{_worker}")
 
 from .settings import *  # noqa: E402,F401,F403
 

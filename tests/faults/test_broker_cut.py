@@ -10,7 +10,7 @@ from tests.support.outbox import outbox_progress, outbox_published, outbox_seed
 from tests.support.queues import queue_audit
 from tests.support.tcp_proxy import UPSTREAM
 
-pytestmark = [pytest.mark.mariadb, pytest.mark.rabbitmq, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.mariadb, pytest.mark.rabbitmq, pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
 ROWS = 3000
 # the n-th basic.publish on the wire never reaches the broker: its connection is cut just before

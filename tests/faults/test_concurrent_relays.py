@@ -9,7 +9,7 @@ from tests.support.daemons import wait_until
 from tests.support.outbox import outbox_progress, outbox_published, outbox_seed
 from tests.support.queues import queue_audit
 
-pytestmark = [pytest.mark.mariadb, pytest.mark.rabbitmq, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.mariadb, pytest.mark.rabbitmq, pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
 ROWS = 5000
 

@@ -10,7 +10,7 @@ from tests.support.daemons import run_command, wait_until
 from tests.support.tcp_proxy import UPSTREAM
 from tests.support.user_sync import assert_applied_exactly_once, inbox_count, users_created_and_updated
 
-pytestmark = [pytest.mark.mariadb, pytest.mark.rabbitmq, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.mariadb, pytest.mark.rabbitmq, pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
 USERS = 200
 PREFETCH = 10

@@ -10,7 +10,7 @@ from tests.support.outbox import outbox_progress, outbox_published, outbox_seed
 from tests.support.queues import queue_audit
 from tests.support.tcp_proxy import UPSTREAM
 
-pytestmark = [pytest.mark.mariadb, pytest.mark.rabbitmq, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.mariadb, pytest.mark.rabbitmq, pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
 ROWS = 3000
 # claims of 50 rows: the 9th after 400 rows, then 22 claims later after about 1,500

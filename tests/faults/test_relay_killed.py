@@ -9,7 +9,7 @@ from tests.support.outbox import outbox_leased_by, outbox_progress, outbox_publi
 from tests.support.queues import queue_audit
 from tests.support.tcp_proxy import DOWNSTREAM, UPSTREAM
 
-pytestmark = [pytest.mark.mariadb, pytest.mark.rabbitmq, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.mariadb, pytest.mark.rabbitmq, pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
 ROWS = 3000
 BATCH_SIZE = 50

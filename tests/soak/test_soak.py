@@ -18,7 +18,7 @@ from tests.support.api_server import ApiClientThread, ApiServer
 from tests.support.daemons import wait_until
 from users.models import User
 
-pytestmark = [pytest.mark.mariadb, pytest.mark.rabbitmq, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.mariadb, pytest.mark.rabbitmq, pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "20"))
 CUT_EVERY_SECS = (2.0, 5.0)
