@@ -11,12 +11,13 @@ TEST_WORKERS ?= auto
 TEST_MARKERS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lock fuzz soak install install-dev system-deps migrate superuser static check-deploy clean
+.PHONY: help run test lint format lock fuzz soak install install-dev system-deps migrate superuser static check-deploy clean
 
 help:
 	@echo "make run    - set up .venv, migrate, create the dev superuser and serve on http://$(HOST):$(PORT)"
 	@echo "make test   - set up .venv with dev requirements and run the whole pytest suite, in parallel"
 	@echo "              (DATABASE_URL=mysql://root@127.0.0.1:3306/opsconsole for MariaDB)"
+	@echo "make lint   - ruff: lint and format check (make format fixes what it can)"
 	@echo "make lock   - recompile requirements.txt and requirements-dev.txt from the .in files"
 	@echo "              (UPGRADE=pika upgrades one package, UPGRADE=all every one)"
 	@echo "make fuzz   - fuzz every API operation with $(FUZZ_MAX_EXAMPLES) generated cases each (schemathesis, tests/fuzz)"
@@ -66,6 +67,14 @@ _MARKERS = $(if $(TEST_MARKERS), and ($(TEST_MARKERS)))
 test: install-dev
 	$(PY) -m pytest -n $(TEST_WORKERS) -m "not serial$(_MARKERS)" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(PY) -m pytest -m "serial$(_MARKERS)" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 # UPGRADE=<package> (or all) moves that package to its newest release; otherwise every pin is kept
 UPGRADE ?=

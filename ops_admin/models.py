@@ -18,3 +18,6 @@ class Operations(models.Model):
             ("manage_tokens", "Can blacklist tokens and revoke a user's tokens"),
             ("unlock_logins", "Can unlock logins locked out after repeated failures"),
         ]
+
+    def __str__(self):
+        return "operations"

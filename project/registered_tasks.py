@@ -8,7 +8,10 @@ from pubsub.tasks import purge_published_outbox
 from scheduler.registry import RecurringTask
 from scheduler.tasks import purge_completed_tasks, scheduler_heartbeat
 from users.tasks import (
-    flush_expired_tokens, purge_old_api_hits, purge_old_login_logs, purge_stale_user_import_files,
+    flush_expired_tokens,
+    purge_old_api_hits,
+    purge_old_login_logs,
+    purge_stale_user_import_files,
 )
 
 REGISTERED_TASKS = [

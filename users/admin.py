@@ -14,8 +14,8 @@ from import_export import resources
 from import_export.admin import ImportMixin
 
 from project.admin_export import SafeExportMixin
-from project.admin_readonly import ReadOnlyAdminMixin
 from project.admin_pagination import EstimatedCountPaginator
+from project.admin_readonly import ReadOnlyAdminMixin
 from project.redaction import message_body_redact
 from users import services
 from users.models import ConflictingUserSyncLog, User, UserAPIHitLog, UserImportJob

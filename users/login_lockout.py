@@ -26,7 +26,6 @@ from project.audit import audit_bulk
 from project.batching import delete_in_batches
 from users.api_hits import client_ip
 
-
 USERNAME_MAX_LENGTH = AccessAttempt._meta.get_field("username").max_length
 
 

@@ -434,7 +434,7 @@ def _user_import_hash_passwords(*, job: UserImportJob, users: list[User]) -> Non
     step = max(100, len(users) // 100)
     plain = [user.__dict__.pop("_import_password", "") or None for user in users]
     with ThreadPoolExecutor(max_workers=settings.USER_IMPORT_HASH_THREADS) as pool:
-        for done, (user, hashed) in enumerate(zip(users, pool.map(make_password, plain)), 1):
+        for done, (user, hashed) in enumerate(zip(users, pool.map(make_password, plain), strict=True), 1):
             # an empty password makes an unusable one, as the API does
             user.password = hashed
             if done % step == 0:
@@ -442,12 +442,14 @@ def _user_import_hash_passwords(*, job: UserImportJob, users: list[User]) -> Non
 
 
 def _user_import_write(*, job: UserImportJob, users: list[User]) -> None:
-    number = 0
+    written = 0  # rows saved; the one that failed is the next
     try:
         with set_actor(job.created_by), transaction.atomic():
-            for number, (user, code) in enumerate(zip(users, user_codes_allocate(count=len(users))), 1):
+            for user, code in zip(users, user_codes_allocate(count=len(users)), strict=True):
                 user.user_code = code
                 user.save(force_insert=True)
+                written += 1
     except Exception as exc:
-        username = users[number - 1].username if number else ""
+        number = min(written + 1, len(users))
+        username = users[number - 1].username if users else ""
         raise UserImportInvalid(f"Row {number} ({username}): {type(exc).__name__}: {exc}; nothing was imported.") from exc

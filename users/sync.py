@@ -21,7 +21,11 @@ from django.utils import timezone
 from users.models import ConflictingUserSyncLog, SyncedUserLink, User, UserSyncInbox
 from users.sync_hashes import HASH_COST_LIMIT_FACTOR, hash_cost_problem
 from users.sync_payload import (
-    KNOWN_USER_KEYS, PRIVILEGE_FIELDS, SYNCED_FIELDS, USER_CREATED, USER_MESSAGE_TYPES,
+    KNOWN_USER_KEYS,
+    PRIVILEGE_FIELDS,
+    SYNCED_FIELDS,
+    USER_CREATED,
+    USER_MESSAGE_TYPES,
 )
 
 # never copied from another deployment: identity is local (user_code has its own sequence here)

@@ -19,11 +19,25 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from users.models import (
-    ConflictingUserSyncLog, SyncedUserLink, User, UserSyncInbox, user_change_revokes_tokens, user_codes_allocate,
+    ConflictingUserSyncLog,
+    SyncedUserLink,
+    User,
+    UserSyncInbox,
+    user_change_revokes_tokens,
+    user_codes_allocate,
 )
 from users.sync import (
-    APPLIED, APPLIED_FIELDS, CONFLICT, DUPLICATE, UNKNOWN_USER, SyncMessage, conflict_raw_body, different_body_reason,
-    user_fields_from_message, user_sync_apply, validation_reason,
+    APPLIED,
+    APPLIED_FIELDS,
+    CONFLICT,
+    DUPLICATE,
+    UNKNOWN_USER,
+    SyncMessage,
+    conflict_raw_body,
+    different_body_reason,
+    user_fields_from_message,
+    user_sync_apply,
+    validation_reason,
 )
 from users.sync_payload import PRIVILEGE_FIELDS, USER_CREATED
 from users.sync_rows import instances_insert, rows_insert

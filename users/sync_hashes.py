@@ -14,7 +14,10 @@ import math
 import re
 
 from django.contrib.auth.hashers import (
-    Argon2PasswordHasher, BCryptSHA256PasswordHasher, PBKDF2PasswordHasher, ScryptPasswordHasher,
+    Argon2PasswordHasher,
+    BCryptSHA256PasswordHasher,
+    PBKDF2PasswordHasher,
+    ScryptPasswordHasher,
 )
 
 HASH_COST_LIMIT_FACTOR = 4

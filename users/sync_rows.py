@@ -83,7 +83,7 @@ def _insert(model, fields: list[Field], columns: list[list], returning: bool = T
             prepared.append([field.get_db_prep_save(first, connection)] * len(values))
         else:
             prepared.append([field.get_db_prep_save(value, connection) for value in values])
-    rows = list(zip(*prepared))
+    rows = list(zip(*prepared, strict=True))
     opts = model._meta
     qn = connection.ops.quote_name
     returning = returning and connection.features.can_return_rows_from_bulk_insert

@@ -13,10 +13,10 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from ops_admin import views
-from scheduler.services import DueTasksRun
 from pubsub.conf import user_sync_routes
 from pubsub.models import QueuePublishHistory
 from pubsub.outbox import queue_msg_to_publish
+from scheduler.services import DueTasksRun
 from users.models import UserAPIHitLog
 from users.tests.factories import UserFactory
 

@@ -1,10 +1,10 @@
 """The outbox admin: actions, the publish-now button, permissions, payload and history pages."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from auditlog.models import LogEntry
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 

@@ -20,8 +20,12 @@ from tests.security.access_table import ANONYMOUS, API_ADMIN, AUDITOR, OPS, STAF
 from tests.security.walk import KindClient
 from users.models import ConflictingUserSyncLog, UserAPIHitLog, UserImportJob
 from users.tests.factories import (
-    AdminTypeUserFactory, StaffUserFactory, SuperuserFactory, UserFactory,
+    AdminTypeUserFactory,
+    StaffUserFactory,
+    SuperuserFactory,
+    UserFactory,
 )
+
 
 @pytest.fixture(autouse=True)
 def _broker_down_and_fresh_throttles(settings):

@@ -1,7 +1,6 @@
 """Importing users from CSV/XLSX through the admin: preview, then confirm (which queues a job,
 run here at once)."""
 
-import io
 
 import pytest
 import tablib

@@ -17,7 +17,11 @@ from users.resources import user_import_resource_class_for
 from users.services import password_reset_confirm, password_reset_request
 from users.sync_payload import USER_UPDATED
 from users.tests.factories import (
-    DEFAULT_PASSWORD, AdminTypeUserFactory, StaffUserFactory, SuperuserFactory, UserFactory,
+    DEFAULT_PASSWORD,
+    AdminTypeUserFactory,
+    StaffUserFactory,
+    SuperuserFactory,
+    UserFactory,
 )
 from users.tests.sync_messages import APPLY_PATHS, remote_message
 

@@ -10,10 +10,10 @@ from rest_framework.response import Response
 from users import services
 from users.filters import BoundedSearchFilter, UserFilter
 from users.permissions import IsUserManager
-from users.throttling import PasswordCheckThrottle
 from users.selectors import user_list
 from users.serializers.auth import DetailSerializer, PasswordChangeSerializer, TokenPairSerializer
 from users.serializers.users import MeSerializer, UserSerializer
+from users.throttling import PasswordCheckThrottle
 from users.views.auth import BAD_REQUEST, UNAUTHORIZED
 
 FORBIDDEN = OpenApiResponse(DetailSerializer, description="Authenticated, but not allowed to do this.")
