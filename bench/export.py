@@ -72,9 +72,14 @@ def _export_run(app_root, cookies, extension) -> dict:
         server.terminate()
         server.wait(timeout=30)
     return {
-        "status": status, "what": "a file of" if is_file else "refused (the form again):", "lines": lines,
-        "mib": size / 2**20, "secs": secs, "first_byte": (first_byte or time.perf_counter()) - started,
-        "before": before / 1024, "peak": peak / 1024,
+        "status": status,
+        "what": "a file of" if is_file else "refused (the form again):",
+        "lines": lines,
+        "mib": size / 2**20,
+        "secs": secs,
+        "first_byte": (first_byte or time.perf_counter()) - started,
+        "before": before / 1024,
+        "peak": peak / 1024,
     }
 
 
@@ -129,15 +134,31 @@ def _serve(app_root):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {
-        **os.environ, **SERVER_ENV, "DATABASE_URL": BENCH_DB_URL, "LOG_FILE": "", "LOG_LEVEL": "WARNING",
+        **os.environ,
+        **SERVER_ENV,
+        "DATABASE_URL": BENCH_DB_URL,
+        "LOG_FILE": "",
+        "LOG_LEVEL": "WARNING",
         "PYTHONWARNINGS": "ignore:No directory at",
         # production settings less the static files manifest (never collected here), as the tests run
         "DJANGO_SETTINGS_MODULE": "project.test_settings",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--no-access-log", "--log-level", "warning"],
-        cwd=app_root, env=env,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "project.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=app_root,
+        env=env,
     )
     deadline = time.monotonic() + 60
     while True:
@@ -173,12 +194,23 @@ def _export(port, cookies, extension):
     index = next(i for i, file_format in enumerate(formats) if file_format().get_extension() == extension)
     resource = model_admin.get_export_resource_classes(None)[0]
     prefix = resource.__name__.lower()
-    form = {"format": str(index), "resource": "0", **{f"{prefix}_{name}": "on" for name in resource().get_export_order()}}
+    form = {
+        "format": str(index),
+        "resource": "0",
+        **{f"{prefix}_{name}": "on" for name in resource().get_export_order()},
+    }
     csrf = cookies.rsplit("csrftoken=", 1)[1]
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=3600)
-    connection.request("POST", EXPORT_URL, body=urllib.parse.urlencode(form), headers={
-        "Cookie": cookies, "X-CSRFToken": csrf, "Content-Type": "application/x-www-form-urlencoded",
-    })
+    connection.request(
+        "POST",
+        EXPORT_URL,
+        body=urllib.parse.urlencode(form),
+        headers={
+            "Cookie": cookies,
+            "X-CSRFToken": csrf,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
     response = connection.getresponse()
     is_file = (response.getheader("Content-Disposition") or "").startswith("attachment")
     lines = size = 0

@@ -43,8 +43,19 @@ class TaskAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
         ("Timing", {"fields": ("run_at", "repeat", "repeat_until", "locked_by", "locked_at")}),
     )
     readonly_fields = [
-        "failed_at", "attempts", "last_error_block", "task_name", "task_params", "verbose_name", "queue",
-        "priority", "run_at", "repeat", "repeat_until", "locked_by", "locked_at",
+        "failed_at",
+        "attempts",
+        "last_error_block",
+        "task_name",
+        "task_params",
+        "verbose_name",
+        "queue",
+        "priority",
+        "run_at",
+        "repeat",
+        "repeat_until",
+        "locked_by",
+        "locked_at",
     ]
 
     @admin.display(description="last error")
@@ -57,6 +68,7 @@ class TaskAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="last error")
     def last_error_block(self, obj):
         return format_html('<pre class="text-danger">{}</pre>', obj.last_error or "—")
+
 
 @admin.register(Task)
 class TaskAdmin(TaskAdminBase):

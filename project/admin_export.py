@@ -113,7 +113,9 @@ class SafeExportMixin(ExportMixin):
             _read_in_request_thread(chunks) if isinstance(request, ASGIRequest) else chunks,
             content_type=file_format.get_content_type(),
         )
-        response["Content-Disposition"] = f'attachment; filename="{self.get_export_filename(request, queryset, file_format)}"'
+        response["Content-Disposition"] = (
+            f'attachment; filename="{self.get_export_filename(request, queryset, file_format)}"'
+        )
         post_export.send(sender=None, model=self.model)
         return response
 

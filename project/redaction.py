@@ -49,9 +49,7 @@ def message_body_redact(*, body):
 def _redact(value):
     if isinstance(value, dict):
         return {
-            key: (
-                HASH_HIDDEN if _PASSWORD_KEY in str(key).lower() and item not in (None, "") else _redact(item)
-            )
+            key: (HASH_HIDDEN if _PASSWORD_KEY in str(key).lower() and item not in (None, "") else _redact(item))
             for key, item in value.items()
         }
     if isinstance(value, list):

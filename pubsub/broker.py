@@ -14,8 +14,7 @@ from pubsub.conf import Route, setting
 logger = logging.getLogger(__name__)
 
 # errors after which the connection is gone and must be rebuilt
-CONNECTION_ERRORS = (AMQPConnectionError, pika.exceptions.StreamLostError, pika.exceptions.ConnectionClosed,
-                     OSError)
+CONNECTION_ERRORS = (AMQPConnectionError, pika.exceptions.StreamLostError, pika.exceptions.ConnectionClosed, OSError)
 
 
 class BrokerUnavailable(Exception):
@@ -63,9 +62,7 @@ def declare_route(channel, route: Route) -> None:
     """Durable exchange and queue, dead-lettering into a durable DLX/DLQ pair. Idempotent."""
     declare_deadletter(channel, route)
     channel.exchange_declare(route.exchange, exchange_type="direct", durable=True)
-    channel.queue_declare(
-        route.queue, durable=True, arguments={"x-dead-letter-exchange": route.deadletter_exchange}
-    )
+    channel.queue_declare(route.queue, durable=True, arguments={"x-dead-letter-exchange": route.deadletter_exchange})
     channel.queue_bind(route.queue, route.exchange, routing_key=route.queue)
 
 
@@ -220,7 +217,9 @@ class Publisher:
             if not self._async.is_open:
                 raise _ChannelLost(self._close_reason)
             if time.monotonic() > deadline:
-                raise BrokerUnavailable(f"{len(self._unconfirmed)} message(s) not confirmed within {CONFIRM_TIMEOUT_SECS:.0f}s")
+                raise BrokerUnavailable(
+                    f"{len(self._unconfirmed)} message(s) not confirmed within {CONFIRM_TIMEOUT_SECS:.0f}s"
+                )
             self.connection.process_data_events(time_limit=0.05)
         failed = {pk: "nacked by the broker" for pk in self._nacked}
         for row in rows:

@@ -24,7 +24,11 @@ class ProducerService(Daemon):
     name = "producer_service"
 
     def __init__(
-        self, *, once: bool = False, batch_size: int | None = None, url: str | None = None,
+        self,
+        *,
+        once: bool = False,
+        batch_size: int | None = None,
+        url: str | None = None,
         connections: int | None = None,
     ):
         super().__init__(once=once)

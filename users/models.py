@@ -62,9 +62,7 @@ class User(AbstractUser):
     dob = models.DateField("date of birth", null=True, blank=True)
     nationality = models.CharField(max_length=64, blank=True)
     address = models.TextField(blank=True)
-    class_teacher = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="students"
-    )
+    class_teacher = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="students")
     session = models.CharField(max_length=32, blank=True)
     semester = models.CharField(max_length=32, blank=True)
     stream = models.CharField(max_length=64, blank=True)
@@ -97,9 +95,7 @@ class User(AbstractUser):
             # the API's and admin's ?user_type= filter
             models.Index(fields=["user_type"], name="user_type_idx"),
             # the class listing: session + semester + stream filters, newest course first
-            models.Index(
-                fields=["session", "semester", "stream", "-course"], name="user_class_listing_idx"
-            ),
+            models.Index(fields=["session", "semester", "stream", "-course"], name="user_class_listing_idx"),
             # birthday and age-range queries
             models.Index(fields=["dob"], name="user_dob_idx"),
             # every default listing excludes soft-deleted users
@@ -161,7 +157,8 @@ class User(AbstractUser):
             return update_fields
         deferred = self.get_deferred_fields()
         return [
-            field.attname for field in self._meta.concrete_fields
+            field.attname
+            for field in self._meta.concrete_fields
             if not (field.primary_key or field.generated or field.attname in deferred)
             and field.attname != "token_generation"
         ]
@@ -182,8 +179,10 @@ def user_change_revokes_tokens(before, after: User, *, fields=TOKEN_REVOKING_FIE
     """Whether going from `before` to `after` (in `fields`) must revoke the user's tokens: a new
     password hash, a deactivation or a soft delete. One unusable password for another (each is
     random) is no new password."""
-    new_password = "password" in fields and before.password != after.password and (
-        is_password_usable(before.password) or is_password_usable(after.password)
+    new_password = (
+        "password" in fields
+        and before.password != after.password
+        and (is_password_usable(before.password) or is_password_usable(after.password))
     )
     deactivated = "is_active" in fields and before.is_active and not after.is_active
     deleted = "is_deleted" in fields and not before.is_deleted and after.is_deleted

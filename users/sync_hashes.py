@@ -78,8 +78,11 @@ def hash_cost_problem(*, hasher, encoded: str) -> str:
             raise UnreadableHash("no argon2 parameters")
         m, t, p = (_positive(group) for group in match.groups())
         return _over(
-            {"time cost": (t, hasher.time_cost), "memory cost": (m, hasher.memory_cost),
-             "parallelism": (p, hasher.parallelism)},
+            {
+                "time cost": (t, hasher.time_cost),
+                "memory cost": (m, hasher.memory_cost),
+                "parallelism": (p, hasher.parallelism),
+            },
             work=("time cost x memory cost", t * m, hasher.time_cost * hasher.memory_cost),
         )
     if isinstance(hasher, BCryptSHA256PasswordHasher):  # and plain bcrypt

@@ -27,7 +27,9 @@ def test_the_body_given_is_left_as_it_was():
 def test_passwords_in_nested_dicts_and_lists_are_hidden():
     body = {"users": [{"password": HASH}, {"profile": {"old_password": ARGON2}}]}
 
-    assert message_body_redact(body=body) == {"users": [{"password": HASH_HIDDEN}, {"profile": {"old_password": HASH_HIDDEN}}]}
+    assert message_body_redact(body=body) == {
+        "users": [{"password": HASH_HIDDEN}, {"profile": {"old_password": HASH_HIDDEN}}]
+    }
 
 
 def test_an_empty_or_missing_password_is_shown_as_it_is():

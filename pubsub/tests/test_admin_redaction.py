@@ -49,7 +49,10 @@ def assert_stored_body_keeps_the_hash(row):
     from users.models import User
 
     row.refresh_from_db()
-    assert row.message_body_json["user"]["password"] == User.objects.get(username=row.message_body_json["user"]["username"]).password
+    assert (
+        row.message_body_json["user"]["password"]
+        == User.objects.get(username=row.message_body_json["user"]["username"]).password
+    )
 
 
 def export(client, extension: str) -> str:

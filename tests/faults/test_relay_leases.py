@@ -40,7 +40,8 @@ def test_relay_resumes_promptly_when_its_connection_drops_as_a_claim_commits(
     try:
         wait_until(
             lambda: outbox_published(route=rabbit.route) == ROWS,
-            timeout=RESUME_WITHIN_SECS, watch=[relay],
+            timeout=RESUME_WITHIN_SECS,
+            watch=[relay],
             message=lambda: (
                 f"every row published within {RESUME_WITHIN_SECS}s of the cut (the lease is "
                 f"{PRODUCTION_LEASE_SECS} s): {outbox_progress(route=rabbit.route)}, of which leased to "

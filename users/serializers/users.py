@@ -18,7 +18,10 @@ class UserPrimaryKeyField(serializers.PrimaryKeyRelatedField):
 
 def current_password_field():
     return serializers.CharField(
-        write_only=True, required=False, max_length=128, style={"input_type": "password"},
+        write_only=True,
+        required=False,
+        max_length=128,
+        style={"input_type": "password"},
         help_text="Your current password: needed to change your own e-mail.",
     )
 
@@ -26,25 +29,50 @@ def current_password_field():
 class UserSerializer(serializers.ModelSerializer):
     """The user as staff see it. Privilege flags are writable by superusers only."""
 
-    password = serializers.CharField(
-        write_only=True, required=False, max_length=128, style={"input_type": "password"}
-    )
+    password = serializers.CharField(write_only=True, required=False, max_length=128, style={"input_type": "password"})
     current_password = current_password_field()
-    class_teacher = UserPrimaryKeyField(
-        queryset=User.objects.filter(is_deleted=False), required=False, allow_null=True
-    )
+    class_teacher = UserPrimaryKeyField(queryset=User.objects.filter(is_deleted=False), required=False, allow_null=True)
 
     class Meta:
         model = User
         fields = [
-            "id", "username", "user_code", "first_name", "middle_name", "last_name", "email",
-            "user_type", "is_active", "is_staff", "is_superuser", "gender", "phone_no", "dob",
-            "nationality", "address", "class_teacher", "session", "semester", "stream", "course",
-            "profile_img", "is_deleted", "registered_on", "updated_at", "last_login", "password",
+            "id",
+            "username",
+            "user_code",
+            "first_name",
+            "middle_name",
+            "last_name",
+            "email",
+            "user_type",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "gender",
+            "phone_no",
+            "dob",
+            "nationality",
+            "address",
+            "class_teacher",
+            "session",
+            "semester",
+            "stream",
+            "course",
+            "profile_img",
+            "is_deleted",
+            "registered_on",
+            "updated_at",
+            "last_login",
+            "password",
             "current_password",
         ]
         read_only_fields = [
-            "id", "user_code", "profile_img", "is_deleted", "registered_on", "updated_at", "last_login",
+            "id",
+            "user_code",
+            "profile_img",
+            "is_deleted",
+            "registered_on",
+            "updated_at",
+            "last_login",
         ]
 
     def get_fields(self):
@@ -71,13 +99,48 @@ class MeSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = [
-            "id", "username", "user_code", "first_name", "middle_name", "last_name", "email",
-            "user_type", "is_active", "is_staff", "is_superuser", "gender", "phone_no", "dob",
-            "nationality", "address", "class_teacher", "session", "semester", "stream", "course",
-            "profile_img", "registered_on", "updated_at", "last_login", "current_password",
+            "id",
+            "username",
+            "user_code",
+            "first_name",
+            "middle_name",
+            "last_name",
+            "email",
+            "user_type",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "gender",
+            "phone_no",
+            "dob",
+            "nationality",
+            "address",
+            "class_teacher",
+            "session",
+            "semester",
+            "stream",
+            "course",
+            "profile_img",
+            "registered_on",
+            "updated_at",
+            "last_login",
+            "current_password",
         ]
         read_only_fields = [
-            "id", "username", "user_code", "user_type", "is_active", "is_staff", "is_superuser",
-            "class_teacher", "session", "semester", "stream", "course", "profile_img",
-            "registered_on", "updated_at", "last_login",
+            "id",
+            "username",
+            "user_code",
+            "user_type",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "class_teacher",
+            "session",
+            "semester",
+            "stream",
+            "course",
+            "profile_img",
+            "registered_on",
+            "updated_at",
+            "last_login",
         ]

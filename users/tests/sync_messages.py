@@ -17,12 +17,20 @@ PASSWORD_HASH = make_password(PASSWORD)
 
 
 def remote_message(*, message_type=USER_CREATED, source_id=7, version=1, **user):
-    fields = {"username": "remote.alice", "email": "alice@north.example", "password": PASSWORD_HASH,
-              "is_active": True, "is_deleted": False} | user
+    fields = {
+        "username": "remote.alice",
+        "email": "alice@north.example",
+        "password": PASSWORD_HASH,
+        "is_active": True,
+        "is_deleted": False,
+    } | user
     body = {"type": message_type, "source": SOURCE, "source_id": source_id, "user": fields}
     return sync_message_decode(
-        body=json.dumps(body).encode(), message_id=uuid.uuid4(), headers={"x-outbox-id": version},
-        exchange="sync_x", queue="sync_q",
+        body=json.dumps(body).encode(),
+        message_id=uuid.uuid4(),
+        headers={"x-outbox-id": version},
+        exchange="sync_x",
+        queue="sync_q",
     )
 
 

@@ -29,8 +29,12 @@ def conflict():
     """A user.created message from another deployment, with its password hash, that conflicted
     because its username is taken here."""
     UserFactory(username="taken")
-    body = {"type": "user.created", "source": "other", "source_id": 7,
-            "user": {"username": "taken", "email": "taken@other.example", "password": HASH}}
+    body = {
+        "type": "user.created",
+        "source": "other",
+        "source_id": 7,
+        "user": {"username": "taken", "email": "taken@other.example", "password": HASH},
+    }
     message = sync_message_decode(body=json.dumps(body).encode(), message_id=uuid.uuid4(), headers={"x-outbox-id": 3})
     user_sync_apply(message=message)
     return ConflictingUserSyncLog.objects.get()
@@ -57,7 +61,9 @@ def test_conflict_keeps_the_hash_it_was_sent(viewer, conflict):
 
 def test_conflict_page_hides_a_hash_in_a_body_that_is_not_json(viewer):
     conflict = ConflictingUserSyncLog.objects.create(
-        message_type="user.created", source="other", reason="undecodable: cut short",
+        message_type="user.created",
+        source="other",
+        reason="undecodable: cut short",
         raw_body=f'{{"user": {{"username": "ann", "password": "{HASH}"',
     )
 

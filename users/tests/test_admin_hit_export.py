@@ -65,8 +65,14 @@ def formula_like(rows):
 
 
 def hit_with(**fields):
-    values = {"method": "GET", "api_name": "/api/users/", "status_code": 200, "duration_ms": 1.0,
-              "timestamp": timezone.now(), **fields}
+    values = {
+        "method": "GET",
+        "api_name": "/api/users/",
+        "status_code": 200,
+        "duration_ms": 1.0,
+        "timestamp": timezone.now(),
+        **fields,
+    }
     return UserAPIHitLog.objects.create(**values)
 
 
@@ -119,6 +125,7 @@ def test_exports_are_offered_as_csv_xlsx_and_json_only():
 
 # -- large tables: CSV streamed in chunks, XLSX and JSON capped --------------------------------
 
+
 def hits(count, **fields):
     return [hit_with(api_name=f"/api/{n}/", **fields) for n in range(count)]
 
@@ -148,12 +155,19 @@ def test_csv_export_keeps_the_list_filter_and_the_chosen_columns(auditor):
     hit_with(api_name="/api/broken/", status_code=503)
     hit_with(api_name="/api/fine/", status_code=200)
 
-    response = auditor.post(EXPORT + "?status_class=5", {
-        "format": "0", "resource": "0", "userapihitlogresource_api_name": "on", "userapihitlogresource_status_code": "on",
-    })
+    response = auditor.post(
+        EXPORT + "?status_class=5",
+        {
+            "format": "0",
+            "resource": "0",
+            "userapihitlogresource_api_name": "on",
+            "userapihitlogresource_status_code": "on",
+        },
+    )
 
     assert list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode()))) == [
-        ["api_name", "status_code"], ["/api/broken/", "503"],
+        ["api_name", "status_code"],
+        ["/api/broken/", "503"],
     ]
 
 
@@ -198,9 +212,15 @@ def test_csv_export_under_asgi_is_read_chunk_by_chunk_not_whole(monkeypatch):
     client.force_login(admin_user_of_kind(AUDITOR))
 
     async def export_csv():
-        response = await client.post(EXPORT, {
-            "format": "0", "resource": "0", "userapihitlogresource_api_name": "on", "userapihitlogresource_device": "on",
-        })
+        response = await client.post(
+            EXPORT,
+            {
+                "format": "0",
+                "resource": "0",
+                "userapihitlogresource_api_name": "on",
+                "userapihitlogresource_device": "on",
+            },
+        )
         return response, [chunk async for chunk in response.streaming_content]
 
     response, chunks = async_to_sync(export_csv)()

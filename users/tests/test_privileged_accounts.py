@@ -61,8 +61,9 @@ def api_admin_client(client_for, admin_type_user):
 def test_a_non_superuser_cannot_create_an_api_administrator(caller, staff_client, api_admin_client):
     client = staff_client if caller == "staff" else api_admin_client
 
-    response = client.post(USERS_URL, {"username": "new.admin", "user_type": ADMIN, "password": DEFAULT_PASSWORD},
-                           format="json")
+    response = client.post(
+        USERS_URL, {"username": "new.admin", "user_type": ADMIN, "password": DEFAULT_PASSWORD}, format="json"
+    )
 
     assert response.status_code == 400
     assert response.json()["user_type"] == ["Only a superuser may make a user an API administrator (user_type admin)."]
@@ -131,10 +132,16 @@ def test_a_non_superuser_still_reads_a_privileged_account(api_admin_client):
 def test_staff_cannot_make_a_user_an_api_administrator_in_the_admin(client, student):
     client.force_login(staff_with("view_user", "change_user"))
 
-    response = client.post(reverse("admin:users_user_change", args=[student.pk]), {
-        "username": student.username, "user_type": ADMIN, "is_active": "on",
-        "date_joined_0": "2024-01-01", "date_joined_1": "00:00:00",
-    })
+    response = client.post(
+        reverse("admin:users_user_change", args=[student.pk]),
+        {
+            "username": student.username,
+            "user_type": ADMIN,
+            "is_active": "on",
+            "date_joined_0": "2024-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
 
     assert response.status_code == 200  # the form again, with its error
     assert "user_type" in response.context["adminform"].form.errors
@@ -145,21 +152,35 @@ def test_staff_cannot_make_a_user_an_api_administrator_in_the_admin(client, stud
 def test_staff_cannot_add_an_api_administrator_in_the_admin(client):
     client.force_login(staff_with("view_user", "add_user"))
 
-    client.post(reverse("admin:users_user_add"), {
-        "username": "new.admin", "user_type": ADMIN, "password1": DEFAULT_PASSWORD, "password2": DEFAULT_PASSWORD,
-        "usable_password": "true",
-    })
+    client.post(
+        reverse("admin:users_user_add"),
+        {
+            "username": "new.admin",
+            "user_type": ADMIN,
+            "password1": DEFAULT_PASSWORD,
+            "password2": DEFAULT_PASSWORD,
+            "usable_password": "true",
+        },
+    )
 
     assert not User.objects.filter(username="new.admin").exists()
 
 
 def test_the_admin_offers_user_type_admin_to_superusers_only(client, student):
     client.force_login(staff_with("view_user", "change_user"))
-    staff_choices = client.get(reverse("admin:users_user_change", args=[student.pk])).context[
-        "adminform"].form.fields["user_type"].choices
+    staff_choices = (
+        client.get(reverse("admin:users_user_change", args=[student.pk]))
+        .context["adminform"]
+        .form.fields["user_type"]
+        .choices
+    )
     client.force_login(SuperuserFactory())
-    superuser_choices = client.get(reverse("admin:users_user_change", args=[student.pk])).context[
-        "adminform"].form.fields["user_type"].choices
+    superuser_choices = (
+        client.get(reverse("admin:users_user_change", args=[student.pk]))
+        .context["adminform"]
+        .form.fields["user_type"]
+        .choices
+    )
 
     assert ADMIN not in [value for value, _ in staff_choices]
     assert ADMIN in [value for value, _ in superuser_choices]
@@ -169,10 +190,17 @@ def test_staff_cannot_change_an_api_administrator_in_the_admin(client):
     account = AdminTypeUserFactory(email="owner@example.com")
     client.force_login(staff_with("view_user", "change_user"))
 
-    response = client.post(reverse("admin:users_user_change", args=[account.pk]), {
-        "username": account.username, "user_type": ADMIN, "email": "attacker@example.com", "is_active": "on",
-        "date_joined_0": "2024-01-01", "date_joined_1": "00:00:00",
-    })
+    response = client.post(
+        reverse("admin:users_user_change", args=[account.pk]),
+        {
+            "username": account.username,
+            "user_type": ADMIN,
+            "email": "attacker@example.com",
+            "is_active": "on",
+            "date_joined_0": "2024-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
 
     assert response.status_code == 403
     account.refresh_from_db()

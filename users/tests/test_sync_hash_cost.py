@@ -60,7 +60,10 @@ def hasher_libraries(monkeypatch):
     load their library and decode a hash (the cost is read from the hash, not by them)."""
     argon2 = types.ModuleType("argon2")
     argon2.extract_parameters = lambda encoded: types.SimpleNamespace(
-        time_cost=None, memory_cost=None, parallelism=None, version=None,
+        time_cost=None,
+        memory_cost=None,
+        parallelism=None,
+        version=None,
     )
     monkeypatch.setitem(sys.modules, "argon2", argon2)
     monkeypatch.setitem(sys.modules, "bcrypt", types.ModuleType("bcrypt"))
@@ -123,10 +126,16 @@ def test_a_scrypt_hash_of_ours_logs_in(apply, settings):
 
 
 @APPLY_PATHS
-@pytest.mark.parametrize("password", [
-    "scrypt$16385$salt$8$5$aGFzaA==", "scrypt$0$salt$8$5$aGFzaA==", "argon2$argon2id$v=19$m=x,t=2,p=8$c2FsdA$aGFzaA",
-    "bcrypt_sha256$$2b$-1$" + BCRYPT_TAIL, "pbkdf2_sha256$1e9$salt$aGFzaA==",
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "scrypt$16385$salt$8$5$aGFzaA==",
+        "scrypt$0$salt$8$5$aGFzaA==",
+        "argon2$argon2id$v=19$m=x,t=2,p=8$c2FsdA$aGFzaA",
+        "bcrypt_sha256$$2b$-1$" + BCRYPT_TAIL,
+        "pbkdf2_sha256$1e9$salt$aGFzaA==",
+    ],
+)
 def test_a_hash_whose_parameters_are_not_numbers_of_its_kind_is_no_hash(apply, password, hasher_libraries):
     assert apply(remote_message(password=password)) == "conflict"
 

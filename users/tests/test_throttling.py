@@ -54,9 +54,7 @@ def test_throttled_response_says_when_to_retry(low_rates):
 
 
 def test_password_reset_request_is_throttled(low_rates):
-    statuses = [
-        APIClient().post(RESET_URL, {"email": "a@example.com"}, format="json").status_code for _ in range(3)
-    ]
+    statuses = [APIClient().post(RESET_URL, {"email": "a@example.com"}, format="json").status_code for _ in range(3)]
 
     assert statuses == [200, 200, 429]
 
@@ -130,8 +128,12 @@ def test_checks_of_ones_own_password_are_throttled_per_account_from_any_address(
     """A stolen access token must not become a password oracle, from one address or from many."""
     client = client_for(student)
     guesses = [
-        client.post(PASSWORD_URL, {"old_password": f"Guess-{n}", "new_password": "Fresh-Quartz-Meadow-42"},
-                    format="json", REMOTE_ADDR=f"198.51.100.{n}").status_code
+        client.post(
+            PASSWORD_URL,
+            {"old_password": f"Guess-{n}", "new_password": "Fresh-Quartz-Meadow-42"},
+            format="json",
+            REMOTE_ADDR=f"198.51.100.{n}",
+        ).status_code
         for n in range(4)
     ]
     email_change = client.patch(

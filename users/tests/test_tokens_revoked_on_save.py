@@ -38,8 +38,12 @@ def revoked(tokens) -> bool:
 def admin_change_form(user, **changes):
     """The admin change form of `user` as a superuser posts it back, with `changes`."""
     data = {
-        "username": user.username, "user_type": user.user_type, "email": user.email,
-        "is_active": "on" if user.is_active else "", "date_joined_0": "2024-01-01", "date_joined_1": "00:00:00",
+        "username": user.username,
+        "user_type": user.user_type,
+        "email": user.email,
+        "is_active": "on" if user.is_active else "",
+        "date_joined_0": "2024-01-01",
+        "date_joined_1": "00:00:00",
     } | changes
     return {key: value for key, value in data.items() if value != ""}
 
@@ -79,8 +83,9 @@ def test_the_api_password_change_revokes_once_and_audits_it(client_for):
     user = UserFactory()
     client = client_for(user)
 
-    client.post("/api/users/me/password/", {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD},
-                format="json")
+    client.post(
+        "/api/users/me/password/", {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}, format="json"
+    )
 
     assert revoked(client.tokens)
     assert User.objects.get(pk=user.pk).token_generation == 1
