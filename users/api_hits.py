@@ -8,9 +8,10 @@ request when API_HIT_LOG_WRITER is "inline".
 
 Trade-off of the background writer: the request never waits for the database, and a graceful
 stop (SIGTERM/SIGINT to uvicorn, also with --workers: project.asgi's lifespan shutdown; atexit
-elsewhere) writes everything queued before the process exits; a crash or SIGKILL loses the hits still queued (at most API_HIT_LOG_FLUSH_SECS of traffic
-when the database keeps up), and when the database falls behind by API_HIT_LOG_QUEUE_SIZE hits,
-new hits are dropped and counted in the log rather than slowing the API down.
+elsewhere) writes everything queued before the process exits; a crash or SIGKILL loses the hits
+still queued (at most API_HIT_LOG_FLUSH_SECS of traffic when the database keeps up), and when
+the database falls behind by API_HIT_LOG_QUEUE_SIZE hits, new hits are dropped and counted in the
+log rather than slowing the API down.
 """
 
 import atexit

@@ -26,7 +26,10 @@ def check_no_default_credentials(app_configs=None, databases=None, **kwargs):
             errors.append(
                 Error(
                     f"The user {DEV_SUPERUSER_USERNAME!r} still has the development password (database {alias!r}).",
-                    hint=f"Set a strong password (manage.py changepassword {DEV_SUPERUSER_USERNAME}) or deactivate the account.",
+                    hint=(
+                        f"Set a strong password (manage.py changepassword {DEV_SUPERUSER_USERNAME}) "
+                        "or deactivate the account."
+                    ),
                     id=DEFAULT_CREDENTIALS_ID,
                 )
             )

@@ -191,7 +191,9 @@ def test_graceful_uvicorn_shutdown_with_several_workers_loses_no_hit():
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "project.settings",
         "DEBUG": "1",
-        "DATABASE_URL": f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}",
+        "DATABASE_URL": (
+            f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}"
+        ),
         "API_HIT_LOG_WRITER": "background",
         "API_HIT_LOG_FLUSH_SECS": "600",  # only the shutdown flush writes anything
         "API_HIT_LOG_BATCH_SIZE": "10000",
