@@ -6,7 +6,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
-# pytest-xdist workers for the parallel part of the suite; a marker expression narrows both parts
+# pytest-xdist workers (0: one process); TEST_MARKERS: a marker expression (-m) narrowing the suite
 TEST_WORKERS ?= auto
 TEST_MARKERS ?=
 
@@ -61,12 +61,10 @@ run: install
 	@echo ""
 	$(VENV)/bin/uvicorn project.asgi:application --host $(HOST) --port $(PORT) --log-level info
 
-# the suite in parallel (one test database and one set of broker names per worker), then the tests
-# marked serial alone; pytest exits 5 when a part selects no test (say, -k matching the other part)
-_MARKERS = $(if $(TEST_MARKERS), and ($(TEST_MARKERS)))
+# the suite in parallel, one test database and one set of broker names per worker; the tests marked
+# serial (daemons under faults and load) run one after another on one of the workers
 test: install-dev
-	$(PY) -m pytest -n $(TEST_WORKERS) -m "not serial$(_MARKERS)" $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	$(PY) -m pytest -m "serial$(_MARKERS)" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(if $(TEST_MARKERS),-m "$(TEST_MARKERS)") $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -21,6 +21,14 @@ def _rabbitmq_reachable() -> bool:
         return False
 
 
+def pytest_collection_modifyitems(config, items):
+    # tests marked serial run one after another on one pytest-xdist worker (make test's
+    # --dist loadgroup), never two at once; the other workers go on with the rest of the suite
+    for item in items:
+        if item.get_closest_marker("serial"):
+            item.add_marker(pytest.mark.xdist_group("serial"))
+
+
 def pytest_runtest_setup(item):
     if item.get_closest_marker("mariadb"):
         from django.db import connection

@@ -16,8 +16,6 @@ from tests.support.deployments import Deployment, MySQLServer
 from tests.support.services import service_missing
 from tests.support.tcp_proxy import TcpProxy
 
-_FIGURES: list[tuple[str, str, object]] = []
-
 
 @pytest.fixture(scope="session")
 def mysql_server(django_db_setup) -> MySQLServer:
@@ -103,18 +101,28 @@ def database_proxy(mysql_server):
 
 @pytest.fixture
 def figures(request):
-    """Record a measured figure (duplicates, cuts...) shown in the terminal summary."""
+    """Record a measured figure (duplicates, cuts...) shown in the terminal summary. It travels
+    in the test's report (user_properties), so it reaches the summary from an xdist worker too."""
 
     def record(name: str, value) -> None:
-        _FIGURES.append((request.node.name, name, value))
-        request.node.user_properties.append((name, value))
+        request.node.user_properties.append((FIGURE_PREFIX + name, value))
 
     return record
 
 
+FIGURE_PREFIX = "figure: "
+
+
 def pytest_terminal_summary(terminalreporter):
-    if not _FIGURES:
-        return
-    terminalreporter.section("delivery figures (tests/)")
-    for test, name, value in _FIGURES:
-        terminalreporter.write_line(f"{test}: {name} = {value}")
+    lines = [
+        f"{report.nodeid.rpartition('::')[2]}: {name.removeprefix(FIGURE_PREFIX)} = {value}"
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if isinstance(name, str) and name.startswith(FIGURE_PREFIX)
+    ]
+    if lines:
+        terminalreporter.section("delivery figures (tests/)")
+        for line in lines:
+            terminalreporter.write_line(line)
