@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Start MariaDB, RabbitMQ and Redis if they are not answering, install chromium for browser tests,
-# and wait until the services accept connections.
+# Start MariaDB, RabbitMQ and Redis if they are not answering, install chromium for browser tests and
+# prometheus for the alert tests, and wait until the services accept connections.
 set -euo pipefail
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -49,4 +49,12 @@ wait_port Redis 6379
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     echo "installing chromium and chromium-driver"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+# promtool and prometheus for the alert rules' tests (deploy/prometheus; Debian's package, nothing
+# downloaded by tests). The tests start their own server on a free port, never the package's own
+# service on 9090, whether or not the package started it
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+    echo "installing prometheus (promtool)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
