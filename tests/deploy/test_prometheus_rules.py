@@ -175,6 +175,18 @@ def test_every_label_value_the_alerts_match_is_exposed(exposed_samples):
                 assert set(value.split("|")) <= exposed, f"{name}{{{label}{operator}{value!r}}}"
 
 
+@pytest.mark.parametrize("alert", ALERTS)
+def test_every_label_an_alert_names_in_its_annotations_is_exposed(alert, exposed_samples):
+    rule = next(rule for rule in alert_rules() if rule["alert"] == alert)
+    named = set(re.findall(r"\$labels\.(\w+)", " ".join(rule["annotations"].values())))
+    # the target's labels come from Prometheus, the others from /metrics
+    exposed = {"instance", "job"}
+    for name in re.findall(r"\bopsconsole_[a-z0-9_]+", rule["expr"]):
+        exposed.update(label for labels in exposed_samples[name] for label in labels)
+
+    assert named - exposed == set()
+
+
 def test_the_readme_lists_every_alert():
     readme = (PROJECT_DIR / "README.md").read_text()
 
