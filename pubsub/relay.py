@@ -14,8 +14,9 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, TextField
+from django.db.models import F, Lookup, TextField
 from django.db.models.expressions import RawSQL
 
 from pubsub.broker import BrokerUnavailable, Publisher, PublishOutcome
@@ -27,6 +28,24 @@ logger = logging.getLogger(__name__)
 Status = QueuePublishHistory.Status
 # how often the relay's loop looks at the broker's confirms while a recording runs
 RECORDING_POLL_SECS = 0.002
+
+
+class _IntegersIn(Lookup):
+    """`pk__integers_in=[...]`: the ids written into the SQL as the integers they are. Django's
+    `__in` prepares and escapes each value on its own (about 12 µs a value here), and the relay
+    names hundreds of rows in each of its statements, thousands a second."""
+
+    lookup_name = "integers_in"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        if not self.rhs:
+            raise EmptyResultSet
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} IN ({','.join(str(int(value)) for value in self.rhs)})", params
+
+
+QueuePublishHistory._meta.pk.register_lookup(_IntegersIn)
 
 
 def retry_delay_secs(*, attempts: int) -> float:
@@ -92,7 +111,7 @@ def outbox_claim_batch(
         ]
         if rows:
             lease_end = database_time(plus_secs=lease_secs)
-            QueuePublishHistory.objects.filter(pk__in=[row.pk for row in rows]).update(
+            QueuePublishHistory.objects.filter(pk__integers_in=[row.pk for row in rows]).update(
                 claimed_by=worker_id, claim_token=token, claimed_until=lease_end, next_attempt_at=lease_end,
             )
     return rows
@@ -111,7 +130,7 @@ def _raw_body() -> RawSQL:
 
 
 def _held(ids: list[int], claim_token: str):
-    return QueuePublishHistory.objects.filter(pk__in=ids, claim_token=claim_token)
+    return QueuePublishHistory.objects.filter(pk__integers_in=ids, claim_token=claim_token)
 
 
 def outbox_mark_published(*, ids: list[int], claim_token: str) -> int:
