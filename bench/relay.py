@@ -2,8 +2,9 @@
 confirmed-publish ceiling measured in the same run: bare pika, asynchronous (SelectConnection),
 publisher confirms with a window of 1,000 unconfirmed messages, the same messages from memory.
 
-For context, two more figures: bare unconfirmed publishing, and a connection-per-message relay
-(how the original worked). Every figure is timed until the broker has the messages: confirmed
+For context, three more figures: the relay's Publisher alone, fed the same rows from memory (what
+the relay would do without its database work), bare unconfirmed publishing, and a
+connection-per-message relay (how the original worked). Every figure is timed until the broker has the messages: confirmed
 (the relay, the ceiling), counted in the queue (unconfirmed), or committed (per message); a
 client that has only written to its socket has published nothing yet.
 
@@ -54,14 +55,19 @@ def main():
         assert _queue_depth(route.queue) == args.n
 
         # the same messages, built before any clock starts
-        rows = QueuePublishHistory.objects.annotate(body_text=_raw_body()).order_by("pk")
-        payloads = [
-            (message_body(row), message_properties(row))
-            for row in (ClaimedMessage(*values) for values in rows.values_list(*ClaimedMessage.__slots__[:-1]))
+        rows = [
+            ClaimedMessage(*values)
+            for values in QueuePublishHistory.objects.annotate(body_text=_raw_body())
+            .order_by("pk")
+            .values_list(*ClaimedMessage.__slots__[:-1])
         ]
+        payloads = [(message_body(row), message_properties(row)) for row in rows]
 
         _purge(route.queue)
         ceiling_rate = _confirmed_rate(route, payloads, window=CEILING_WINDOW)
+
+        _purge(route.queue)
+        publisher_rate = _publisher_rate(rows, batch_size=service.relay.batch_size)
 
         _purge(route.queue)
         connection = connect()
@@ -83,6 +89,7 @@ def main():
     print(
         f"relay: {relay_rate:,.0f} msg/s = {relay_rate / ceiling_rate:.2f}x the confirmed ceiling "
         f"(async pika, window {CEILING_WINDOW:,}: {ceiling_rate:,.0f} msg/s; target 0.8x); "
+        f"its publisher alone, from memory, {publisher_rate:,.0f} msg/s ({publisher_rate / ceiling_rate:.2f}x); "
         f"unconfirmed {unconfirmed_rate:,.0f} msg/s (relay = {relay_rate / unconfirmed_rate:.2f}x); "
         f"connection-per-message {per_message_rate:,.0f} msg/s (relay = {relay_rate / per_message_rate:.0f}x, "
         f"target 30x); n={args.n}"
@@ -143,6 +150,25 @@ def _confirmed_rate(route, payloads, *, window: int) -> float:
     connection.ioloop.start()
     assert state["elapsed"], "the confirmed baseline did not finish"
     return len(payloads) / state["elapsed"]
+
+
+def _publisher_rate(rows, *, batch_size: int) -> float:
+    """The relay's Publisher fed the rows from memory, in the relay's batches: no database."""
+    from pubsub.broker import Publisher
+
+    publisher = Publisher()
+    publisher.open()
+    started = time.perf_counter()
+    for start in range(0, len(rows), batch_size):
+        publisher.submit(rows[start : start + batch_size])
+    answered = 0
+    while answered < len(rows):
+        outcome = publisher.next_outcome(30)
+        assert outcome is not None and not outcome.lost, "the publisher did not finish"
+        answered += len(outcome.published) + len(outcome.failed)
+    rate = len(rows) / (time.perf_counter() - started)
+    publisher.close()
+    return rate
 
 
 def _per_message_rate(route, payloads) -> float:
