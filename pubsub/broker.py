@@ -162,7 +162,7 @@ class Publisher:
         session = _Session(connection_parameters(self.url), self.window)
         self._session = session
         session.start()
-        if not session.ready.wait(OPEN_TIMEOUT_SECS) or not session.usable:
+        if not session.ready.wait(OPEN_TIMEOUT_SECS) or session.closed:
             error = session.error or "timed out"
             self.close()
             raise BrokerUnavailable(f"cannot connect to RabbitMQ: {error}")

@@ -459,7 +459,10 @@ class OutboxRelay:
         """End the recorder thread, closing its database connection."""
         if self._recorder is not None:
             # the recorder thread's own connection: looked up on that thread
-            self._recorder.submit(lambda: connection.close()).result()
+            try:
+                self._recorder.submit(lambda: connection.close()).result()
+            except DatabaseError:
+                logger.debug("the recorder's database connection was broken already", exc_info=True)
             self._recorder.shutdown()
             self._recorder = None
 
