@@ -113,10 +113,16 @@ def _seed(n, *, api_status_codes=API_STATUS_CODES, outbox_statuses=OUTBOX_STATUS
     UserAPIHitLog.objects.bulk_create(
         [
             UserAPIHitLog(
-                method="GET" if i % 5 else "POST", api_name=f"/api/users/{i % 997}/",
-                status_code=api_status_codes[i % len(api_status_codes)], duration_ms=3.0 + i % 40,
-                external_ip=f"10.0.{i % 250}.{i % 200 + 1}", browser_name="curl", os_name="Linux",
-                device="Other", user_agent="curl/8.0", request_id=f"req-{i:08d}",
+                method="GET" if i % 5 else "POST",
+                api_name=f"/api/users/{i % 997}/",
+                status_code=api_status_codes[i % len(api_status_codes)],
+                duration_ms=3.0 + i % 40,
+                external_ip=f"10.0.{i % 250}.{i % 200 + 1}",
+                browser_name="curl",
+                os_name="Linux",
+                device="Other",
+                user_agent="curl/8.0",
+                request_id=f"req-{i:08d}",
                 timestamp=now - timezone.timedelta(seconds=i * 7),
             )
             for i in range(n)
@@ -126,12 +132,16 @@ def _seed(n, *, api_status_codes=API_STATUS_CODES, outbox_statuses=OUTBOX_STATUS
     QueuePublishHistory.objects.bulk_create(
         [
             QueuePublishHistory(
-                queue_name="drf_queue", exchange_name="drf_exchange", deadletter_queue_name="drf_queue_DLQ",
-                deadletter_exchange_name="drf_exchange_DLX", message_type="user.updated",
+                queue_name="drf_queue",
+                exchange_name="drf_exchange",
+                deadletter_queue_name="drf_queue_DLQ",
+                deadletter_exchange_name="drf_exchange_DLX",
+                message_type="user.updated",
                 message_body_json={"type": "user.updated", "user": {"id": i, "username": f"u{i}"}},
                 status=outbox_statuses[i % len(outbox_statuses)],
                 error_msg="connection refused" if outbox_statuses[i % len(outbox_statuses)] == "error" else "",
-                next_attempt_at=None, timestamp=now - timezone.timedelta(seconds=i * 7),
+                next_attempt_at=None,
+                timestamp=now - timezone.timedelta(seconds=i * 7),
             )
             for i in range(n)
         ],

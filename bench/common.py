@@ -47,7 +47,9 @@ def _create_database(url: str) -> None:
     import MySQLdb
 
     conn = MySQLdb.connect(
-        host=config["HOST"] or "127.0.0.1", port=int(config["PORT"] or 3306), user=config["USER"],
+        host=config["HOST"] or "127.0.0.1",
+        port=int(config["PORT"] or 3306),
+        user=config["USER"],
         passwd=config["PASSWORD"] or "",
     )
     conn.cursor().execute(

@@ -16,18 +16,31 @@ def fill(channel, route, n, source):
 
     for i in range(n):
         body = {
-            "type": "user.created", "source": source, "source_id": i, "occurred_at": "2026-01-01T00:00:00Z",
+            "type": "user.created",
+            "source": source,
+            "source_id": i,
+            "occurred_at": "2026-01-01T00:00:00Z",
             "user": {
-                "username": f"{source}-{i}", "email": f"u{i}@example.com", "first_name": "Bench",
-                "last_name": f"User{i}", "user_type": "student", "is_active": True, "is_deleted": False,
+                "username": f"{source}-{i}",
+                "email": f"u{i}@example.com",
+                "first_name": "Bench",
+                "last_name": f"User{i}",
+                "user_type": "student",
+                "is_active": True,
+                "is_deleted": False,
                 "password": "pbkdf2_sha256$1000000$salt$" + "A" * 43 + "=",
             },
         }
         channel.basic_publish(
-            route.exchange, route.queue, json.dumps(body).encode(),
+            route.exchange,
+            route.queue,
+            json.dumps(body).encode(),
             pika.BasicProperties(
-                content_type="application/json", delivery_mode=2, message_id=str(uuid.uuid4()),
-                type="user.created", headers={"x-outbox-id": i + 1},
+                content_type="application/json",
+                delivery_mode=2,
+                message_id=str(uuid.uuid4()),
+                type="user.created",
+                headers={"x-outbox-id": i + 1},
             ),
         )
 

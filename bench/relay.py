@@ -37,9 +37,12 @@ def main():
     QueuePublishHistory.objects.bulk_create(
         [
             QueuePublishHistory(
-                queue_name=route.queue, exchange_name=route.exchange,
-                deadletter_queue_name=route.deadletter_queue, deadletter_exchange_name=route.deadletter_exchange,
-                message_type="user.created", message_body_json=kb_body(i),
+                queue_name=route.queue,
+                exchange_name=route.exchange,
+                deadletter_queue_name=route.deadletter_queue,
+                deadletter_exchange_name=route.deadletter_exchange,
+                message_type="user.created",
+                message_body_json=kb_body(i),
             )
             for i in range(args.n)
         ],

@@ -28,16 +28,30 @@ class LockedOutFilter(YesNoFilter):
 @admin.register(AccessAttempt)
 class AccessAttemptAdmin(ReadOnlyModelAdmin):
     list_display = [
-        "username", "ip_address", "failures_of_pair", "is_locked_out", "locked_until", "attempt_time",
-        "failures_since_start", "user_agent", "path_info",
+        "username",
+        "ip_address",
+        "failures_of_pair",
+        "is_locked_out",
+        "locked_until",
+        "attempt_time",
+        "failures_since_start",
+        "user_agent",
+        "path_info",
     ]
     list_filter = [LockedOutFilter, "path_info", ("attempt_time", admin.DateFieldListFilter)]
     search_fields = ["username", "=ip_address"]
     search_help_text = "Username, or an exact IP address."
     ordering = ["-attempt_time"]
     fields = [
-        "username", "ip_address", "failures_since_start", "attempt_time", "path_info", "user_agent",
-        "http_accept", "get_data", "post_data",
+        "username",
+        "ip_address",
+        "failures_since_start",
+        "attempt_time",
+        "path_info",
+        "user_agent",
+        "http_accept",
+        "get_data",
+        "post_data",
     ]
     paginator = EstimatedCountPaginator
     show_full_result_count = False

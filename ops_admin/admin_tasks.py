@@ -4,8 +4,8 @@ from background_task.models import CompletedTask, Task
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from project.admin_readonly import ReadOnlyAdminMixin
 from project.admin_pagination import EstimatedCountPaginator
+from project.admin_readonly import ReadOnlyAdminMixin
 from scheduler.services import tasks_run_now
 
 for model in (Task, CompletedTask):
@@ -43,8 +43,19 @@ class TaskAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
         ("Timing", {"fields": ("run_at", "repeat", "repeat_until", "locked_by", "locked_at")}),
     )
     readonly_fields = [
-        "failed_at", "attempts", "last_error_block", "task_name", "task_params", "verbose_name", "queue",
-        "priority", "run_at", "repeat", "repeat_until", "locked_by", "locked_at",
+        "failed_at",
+        "attempts",
+        "last_error_block",
+        "task_name",
+        "task_params",
+        "verbose_name",
+        "queue",
+        "priority",
+        "run_at",
+        "repeat",
+        "repeat_until",
+        "locked_by",
+        "locked_at",
     ]
 
     @admin.display(description="last error")
@@ -57,6 +68,7 @@ class TaskAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="last error")
     def last_error_block(self, obj):
         return format_html('<pre class="text-danger">{}</pre>', obj.last_error or "—")
+
 
 @admin.register(Task)
 class TaskAdmin(TaskAdminBase):

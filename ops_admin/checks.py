@@ -19,11 +19,13 @@ METRICS_OPEN_ID = "ops_admin.W003"
 def check_broker_account(app_configs=None, **kwargs):
     credentials = pika.URLParameters(settings.RABBITMQ_URL).credentials
     if (unquote(credentials.username), unquote(credentials.password)) == ("guest", "guest"):
-        return [Warning(
-            "RABBITMQ_URL logs in to RabbitMQ with the default guest/guest account.",
-            hint="Create a RabbitMQ user with a strong password for this deployment and put it in RABBITMQ_URL.",
-            id=BROKER_DEFAULT_ACCOUNT_ID,
-        )]
+        return [
+            Warning(
+                "RABBITMQ_URL logs in to RabbitMQ with the default guest/guest account.",
+                hint="Create a RabbitMQ user with a strong password for this deployment and put it in RABBITMQ_URL.",
+                id=BROKER_DEFAULT_ACCOUNT_ID,
+            )
+        ]
     return []
 
 
@@ -33,21 +35,25 @@ def check_database_password(app_configs=None, **kwargs):
     for alias in connections:
         params = connections[alias].settings_dict
         if params["ENGINE"].endswith(("mysql", "postgresql")) and not params.get("PASSWORD"):
-            warnings.append(Warning(
-                f"The {alias!r} database connection has no password (user {params.get('USER') or '(none)'!r}).",
-                hint="Give the application its own database user with a strong password in DATABASE_URL.",
-                id=DATABASE_NO_PASSWORD_ID,
-            ))
+            warnings.append(
+                Warning(
+                    f"The {alias!r} database connection has no password (user {params.get('USER') or '(none)'!r}).",
+                    hint="Give the application its own database user with a strong password in DATABASE_URL.",
+                    id=DATABASE_NO_PASSWORD_ID,
+                )
+            )
     return warnings
 
 
 @register(Tags.security, deploy=True)
 def check_metrics_token(app_configs=None, **kwargs):
     if not settings.DEBUG and not settings.METRICS_TOKEN:
-        return [Warning(
-            "METRICS_TOKEN is empty: /metrics answers whoever reaches the process.",
-            hint="Set METRICS_TOKEN to a long random value and give it to the Prometheus scraper "
-                 "(authorization: Bearer).",
-            id=METRICS_OPEN_ID,
-        )]
+        return [
+            Warning(
+                "METRICS_TOKEN is empty: /metrics answers whoever reaches the process.",
+                hint="Set METRICS_TOKEN to a long random value and give it to the Prometheus scraper "
+                "(authorization: Bearer).",
+                id=METRICS_OPEN_ID,
+            )
+        ]
     return []

@@ -19,9 +19,13 @@ class WorkerButton:
 
 
 WORKER_BUTTONS = (
-    WorkerButton("Publish due messages now", "publish_due_now", "pubsub.publish_queuepublishhistory", "fas fa-paper-plane"),
+    WorkerButton(
+        "Publish due messages now", "publish_due_now", "pubsub.publish_queuepublishhistory", "fas fa-paper-plane"
+    ),
     WorkerButton("Drain dead-letter queues now", "drain_deadletters_now", "ops_admin.run_workers", "fas fa-inbox"),
-    WorkerButton("Run due scheduled tasks now", "run_scheduled_tasks_now", "ops_admin.run_scheduled_tasks", "fas fa-clock"),
+    WorkerButton(
+        "Run due scheduled tasks now", "run_scheduled_tasks_now", "ops_admin.run_scheduled_tasks", "fas fa-clock"
+    ),
     WorkerButton("Flush expired tokens now", "flush_tokens_now", "ops_admin.flush_tokens", "fas fa-key"),
     WorkerButton("Purge old API hits now", "purge_api_hits_now", "ops_admin.purge_api_hits", "fas fa-broom"),
 )

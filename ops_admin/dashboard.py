@@ -157,7 +157,9 @@ def scheduled_tasks_summary(*, now: datetime) -> ScheduledTasks:
     due, _ = _capped_count(Task.objects.filter(run_at__lte=now, failed_at=None))
     failed = tasks_failed_counts()
     return ScheduledTasks(
-        due=due, retrying=failed["retrying"], gave_up=failed["gave_up"],
+        due=due,
+        retrying=failed["retrying"],
+        gave_up=failed["gave_up"],
         recent_failures=tasks_failed_recent(limit=5),
     )
 
@@ -195,8 +197,10 @@ class Dashboard:
     def api_hits_chart(self) -> dict:
         hits = self.api_hits
         return {
-            "labels": hits.labels, "ok": hits.ok,
-            "client_errors": hits.client_errors, "server_errors": hits.server_errors,
+            "labels": hits.labels,
+            "ok": hits.ok,
+            "client_errors": hits.client_errors,
+            "server_errors": hits.server_errors,
         }
 
 

@@ -92,9 +92,7 @@ def healthz(request):
 @never_cache
 @require_safe
 def readyz(request):
-    checks = readiness_checks_cached(
-        timeout=settings.READINESS_TIMEOUT_SECS, max_age=settings.READINESS_CACHE_SECS
-    )
+    checks = readiness_checks_cached(timeout=settings.READINESS_TIMEOUT_SECS, max_age=settings.READINESS_CACHE_SECS)
     down = [name for name, state in checks.items() if state != "ok"]
     return JsonResponse(
         {"status": "unavailable" if down else "ok", "checks": checks, "down": down},

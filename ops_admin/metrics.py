@@ -83,8 +83,10 @@ def worker_metrics(now):
 
 def api_metrics(now):
     window = settings.METRICS_API_WINDOW_SECS
-    buckets = {f"le_{index}": Count("id", filter=Q(duration_ms__lte=bound * 1000))
-               for index, bound in enumerate(API_LATENCY_BUCKETS_SECS)}
+    buckets = {
+        f"le_{index}": Count("id", filter=Q(duration_ms__lte=bound * 1000))
+        for index, bound in enumerate(API_LATENCY_BUCKETS_SECS)
+    }
     per_status = (
         UserAPIHitLog.objects.filter(timestamp__gte=now - timedelta(seconds=window))
         .order_by()

@@ -13,37 +13,72 @@ JAZZMIN_SETTINGS = {
     # the side menu, by job: Messages, Security, Audit, Workers, Users (app verbose names are set
     # in pubsub/apps.py and ops_admin/apps.py); models of one job kept in another app are linked in
     "order_with_respect_to": [
-        "pubsub", "pubsub.queuepublishhistory",
-        "token_blacklist", "token_blacklist.outstandingtoken", "token_blacklist.blacklistedtoken",
-        "auditlog", "auditlog.logentry",
-        "background_task", "background_task.task", "background_task.completedtask",
-        "users", "users.user",
+        "pubsub",
+        "pubsub.queuepublishhistory",
+        "token_blacklist",
+        "token_blacklist.outstandingtoken",
+        "token_blacklist.blacklistedtoken",
+        "auditlog",
+        "auditlog.logentry",
+        "background_task",
+        "background_task.task",
+        "background_task.completedtask",
+        "users",
+        "users.user",
     ],
     # axes' login records are Security's: linked in there, not a menu group of their own
     "hide_apps": ["auth", "axes"],
     "hide_models": ["pubsub.workerheartbeat", "users.conflictingusersynclog", "users.userapihitlog"],
     "custom_links": {
         "pubsub": [
-            {"name": "Sync conflicts", "url": "admin:users_conflictingusersynclog_changelist",
-             "icon": "fas fa-exclamation-triangle", "permissions": ["users.view_conflictingusersynclog"]},
+            {
+                "name": "Sync conflicts",
+                "url": "admin:users_conflictingusersynclog_changelist",
+                "icon": "fas fa-exclamation-triangle",
+                "permissions": ["users.view_conflictingusersynclog"],
+            },
         ],
         "token_blacklist": [
-            {"name": "Login lockouts", "url": "admin:axes_accessattempt_changelist", "icon": "fas fa-user-lock",
-             "permissions": ["axes.view_accessattempt"]},
-            {"name": "Failed logins", "url": "admin:axes_accessfailurelog_changelist", "icon": "fas fa-user-times",
-             "permissions": ["axes.view_accessfailurelog"]},
-            {"name": "Admin logins", "url": "admin:axes_accesslog_changelist", "icon": "fas fa-sign-in-alt",
-             "permissions": ["axes.view_accesslog"]},
-            {"name": "Groups (roles)", "url": "admin:auth_group_changelist", "icon": "fas fa-users",
-             "permissions": ["auth.view_group"]},
+            {
+                "name": "Login lockouts",
+                "url": "admin:axes_accessattempt_changelist",
+                "icon": "fas fa-user-lock",
+                "permissions": ["axes.view_accessattempt"],
+            },
+            {
+                "name": "Failed logins",
+                "url": "admin:axes_accessfailurelog_changelist",
+                "icon": "fas fa-user-times",
+                "permissions": ["axes.view_accessfailurelog"],
+            },
+            {
+                "name": "Admin logins",
+                "url": "admin:axes_accesslog_changelist",
+                "icon": "fas fa-sign-in-alt",
+                "permissions": ["axes.view_accesslog"],
+            },
+            {
+                "name": "Groups (roles)",
+                "url": "admin:auth_group_changelist",
+                "icon": "fas fa-users",
+                "permissions": ["auth.view_group"],
+            },
         ],
         "auditlog": [
-            {"name": "API hits", "url": "admin:users_userapihitlog_changelist", "icon": "fas fa-globe",
-             "permissions": ["users.view_userapihitlog"]},
+            {
+                "name": "API hits",
+                "url": "admin:users_userapihitlog_changelist",
+                "icon": "fas fa-globe",
+                "permissions": ["users.view_userapihitlog"],
+            },
         ],
         "background_task": [
-            {"name": "Daemon heartbeats", "url": "admin:pubsub_workerheartbeat_changelist",
-             "icon": "fas fa-heartbeat", "permissions": ["pubsub.view_workerheartbeat"]},
+            {
+                "name": "Daemon heartbeats",
+                "url": "admin:pubsub_workerheartbeat_changelist",
+                "icon": "fas fa-heartbeat",
+                "permissions": ["pubsub.view_workerheartbeat"],
+            },
         ],
     },
     "icons": {

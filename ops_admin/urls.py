@@ -11,7 +11,8 @@ urlpatterns = [
     path("publish-due-now/", admin.site.admin_view(views.publish_due_now), name="publish_due_now"),
     path("drain-deadletters-now/", admin.site.admin_view(views.drain_deadletters_now), name="drain_deadletters_now"),
     path(
-        "run-scheduled-tasks-now/", admin.site.admin_view(views.run_scheduled_tasks_now),
+        "run-scheduled-tasks-now/",
+        admin.site.admin_view(views.run_scheduled_tasks_now),
         name="run_scheduled_tasks_now",
     ),
     path("flush-tokens-now/", admin.site.admin_view(views.flush_tokens_now), name="flush_tokens_now"),

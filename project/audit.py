@@ -7,16 +7,19 @@ from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 
 
-def audit_bulk(
-    *, model, entries: Iterable[tuple[int, str, dict]], actor=None, action_name: str
-) -> int:
+def audit_bulk(*, model, entries: Iterable[tuple[int, str, dict]], actor=None, action_name: str) -> int:
     """Write one auditlog UPDATE entry per (pk, repr, changes); returns how many."""
     content_type = ContentType.objects.get_for_model(model)
     created = LogEntry.objects.bulk_create(
         [
             LogEntry(
-                content_type=content_type, object_pk=str(pk), object_id=pk, object_repr=text[:200],
-                action=LogEntry.Action.UPDATE, changes=changes, actor=actor,
+                content_type=content_type,
+                object_pk=str(pk),
+                object_id=pk,
+                object_repr=text[:200],
+                action=LogEntry.Action.UPDATE,
+                changes=changes,
+                actor=actor,
                 additional_data={"admin_action": action_name},
             )
             for pk, text, changes in entries

@@ -400,8 +400,11 @@ if LOG_FILE:
         "encoding": "utf-8",
         "delay": True,
         **(
-            {"class": "logging.handlers.RotatingFileHandler", "maxBytes": LOG_FILE_MAX_BYTES,
-             "backupCount": LOG_FILE_BACKUPS}
+            {
+                "class": "logging.handlers.RotatingFileHandler",
+                "maxBytes": LOG_FILE_MAX_BYTES,
+                "backupCount": LOG_FILE_BACKUPS,
+            }
             if LOG_FILE_MAX_BYTES
             else {"class": "logging.handlers.WatchedFileHandler"}
         ),

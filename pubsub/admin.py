@@ -9,8 +9,8 @@ from django.utils.html import format_html
 from import_export import resources
 from import_export.admin import ExportMixin
 
-from project.admin_readonly import ReadOnlyAdminMixin
 from project.admin_pagination import EstimatedCountPaginator
+from project.admin_readonly import ReadOnlyAdminMixin
 from pubsub import services
 from pubsub.broker import BrokerUnavailable
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat
@@ -27,8 +27,19 @@ class QueuePublishHistoryResource(resources.ModelResource):
     class Meta:
         model = QueuePublishHistory
         fields = (
-            "id", "message_id", "message_type", "queue_name", "exchange_name", "status", "attempts",
-            "error_msg", "expired_reason", "timestamp", "next_attempt_at", "published_at", "updated_at",
+            "id",
+            "message_id",
+            "message_type",
+            "queue_name",
+            "exchange_name",
+            "status",
+            "attempts",
+            "error_msg",
+            "expired_reason",
+            "timestamp",
+            "next_attempt_at",
+            "published_at",
+            "updated_at",
             "message_body_json",
         )
         export_order = fields
@@ -72,11 +83,23 @@ class QueuePublishHistoryAdmin(ReadOnlyAdminMixin, AuditlogHistoryAdminMixin, Ex
     # import-export wraps change_list_template in its own; this one extends the export list itself
     import_export_change_list_template = "admin/pubsub/queuepublishhistory/change_list.html"
     list_display = [
-        "id", "message_type", "queue_name", "status_badge", "attempts", "timestamp", "next_attempt_at",
-        "published_at", "short_error",
+        "id",
+        "message_type",
+        "queue_name",
+        "status_badge",
+        "attempts",
+        "timestamp",
+        "next_attempt_at",
+        "published_at",
+        "short_error",
     ]
     list_display_links = ["id", "message_type"]
-    list_filter = [("status", StatusFilter), QueueNameFilter, ("timestamp", admin.DateFieldListFilter), "expired_reason"]
+    list_filter = [
+        ("status", StatusFilter),
+        QueueNameFilter,
+        ("timestamp", admin.DateFieldListFilter),
+        "expired_reason",
+    ]
     search_fields = ["=message_id", "=queue_name", "error_msg"]
     search_help_text = "Exact message id or queue name, or words from the error."
     ordering = ["-id"]
@@ -89,7 +112,10 @@ class QueuePublishHistoryAdmin(ReadOnlyAdminMixin, AuditlogHistoryAdminMixin, Ex
         (None, {"fields": ("message_id", "message_type", "status", "attempts", "error_msg", "expired_reason")}),
         ("Route", {"fields": ("exchange_name", "queue_name", "deadletter_exchange_name", "deadletter_queue_name")}),
         ("Payload", {"fields": ("payload", "delivery_mode", "expiration_secs")}),
-        ("Timing", {"fields": ("timestamp", "next_attempt_at", "published_at", "updated_at", "claimed_by", "claimed_until")}),
+        (
+            "Timing",
+            {"fields": ("timestamp", "next_attempt_at", "published_at", "updated_at", "claimed_by", "claimed_until")},
+        ),
     )
 
     def get_ordering(self, request):
@@ -103,7 +129,9 @@ class QueuePublishHistoryAdmin(ReadOnlyAdminMixin, AuditlogHistoryAdminMixin, Ex
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
-        return format_html('<span class="badge bg-{}">{}</span>', STATUS_BADGES.get(obj.status, "secondary"), obj.status)
+        return format_html(
+            '<span class="badge bg-{}">{}</span>', STATUS_BADGES.get(obj.status, "secondary"), obj.status
+        )
 
     @admin.display(description="error")
     def short_error(self, obj):
@@ -165,6 +193,7 @@ class QueuePublishHistoryAdmin(ReadOnlyAdminMixin, AuditlogHistoryAdminMixin, Ex
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "can_publish_now": self.has_publish_permission(request)}
         return super().changelist_view(request, extra_context)
+
 
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):

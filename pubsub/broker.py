@@ -16,8 +16,7 @@ from pubsub.conf import Route, setting
 logger = logging.getLogger(__name__)
 
 # errors after which the connection is gone and must be rebuilt
-CONNECTION_ERRORS = (AMQPConnectionError, pika.exceptions.StreamLostError, pika.exceptions.ConnectionClosed,
-                     OSError)
+CONNECTION_ERRORS = (AMQPConnectionError, pika.exceptions.StreamLostError, pika.exceptions.ConnectionClosed, OSError)
 
 
 class BrokerUnavailable(Exception):
@@ -59,8 +58,10 @@ def _deadletter_declarations(route: Route) -> list[tuple[str, dict]]:
     return [
         ("exchange_declare", {"exchange": route.deadletter_exchange, "exchange_type": "direct", "durable": True}),
         ("queue_declare", {"queue": route.deadletter_queue, "durable": True}),
-        ("queue_bind", {"queue": route.deadletter_queue, "exchange": route.deadletter_exchange,
-                        "routing_key": route.queue}),
+        (
+            "queue_bind",
+            {"queue": route.deadletter_queue, "exchange": route.deadletter_exchange, "routing_key": route.queue},
+        ),
     ]
 
 
@@ -70,8 +71,10 @@ def route_declarations(route: Route) -> list[tuple[str, dict]]:
     return [
         *_deadletter_declarations(route),
         ("exchange_declare", {"exchange": route.exchange, "exchange_type": "direct", "durable": True}),
-        ("queue_declare", {"queue": route.queue, "durable": True,
-                           "arguments": {"x-dead-letter-exchange": route.deadletter_exchange}}),
+        (
+            "queue_declare",
+            {"queue": route.queue, "durable": True, "arguments": {"x-dead-letter-exchange": route.deadletter_exchange}},
+        ),
         ("queue_bind", {"queue": route.queue, "exchange": route.exchange, "routing_key": route.queue}),
     ]
 

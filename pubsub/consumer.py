@@ -177,7 +177,10 @@ class QueueConsumer(Daemon):
                 else:
                     logger.warning(
                         "%s rejected message %s from %s to the dead-letter queue: %s",
-                        self.name, delivery.properties.message_id, delivery.queue, outcome.reason,
+                        self.name,
+                        delivery.properties.message_id,
+                        delivery.queue,
+                        outcome.reason,
                     )
                     self.channel.basic_reject(delivery.delivery_tag, requeue=False)
                     self.failed += 1
@@ -206,7 +209,11 @@ class QueueConsumer(Daemon):
         A loss in between leaves a second copy, never none."""
         logger.warning(
             "%s parked message %s from %s in %s: %s",
-            self.name, delivery.properties.message_id, delivery.queue, outcome.park_in, outcome.reason,
+            self.name,
+            delivery.properties.message_id,
+            delivery.queue,
+            outcome.park_in,
+            outcome.reason,
         )
         self.channel.queue_declare(outcome.park_in, durable=True)
         properties = copy.copy(delivery.properties)

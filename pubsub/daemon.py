@@ -137,8 +137,12 @@ class Daemon:
         try:
             self._close_old_connections()
             heartbeat_beat(
-                name=self.name, worker_id=self.worker_id, state=state,
-                processed=self.processed, failed=self.failed, detail=detail,
+                name=self.name,
+                worker_id=self.worker_id,
+                state=state,
+                processed=self.processed,
+                failed=self.failed,
+                detail=detail,
             )
             self._last_beat = now
         except DatabaseError as exc:

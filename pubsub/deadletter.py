@@ -52,8 +52,12 @@ def outbox_mark_deadlettered(*, message_id: uuid.UUID, reason: str) -> bool:
     now = timezone.now()
     next_attempt = next_attempt_after_failure(attempts=row.attempts) if reason in REPUBLISHABLE_REASONS else None
     QueuePublishHistory.objects.filter(pk=row.pk).update(
-        status=Status.EXPIRED, expired_reason=reason, next_attempt_at=next_attempt,
-        claimed_by="", claimed_until=None, updated_at=now,
+        status=Status.EXPIRED,
+        expired_reason=reason,
+        next_attempt_at=next_attempt,
+        claimed_by="",
+        claimed_until=None,
+        updated_at=now,
     )
     return True
 

@@ -14,6 +14,13 @@ def heartbeat_beat(*, name: str, worker_id: str, state: str, processed: int, fai
     )
     if not updated:
         WorkerHeartbeat.objects.create(
-            name=name, host=socket.gethostname(), pid=os.getpid(), started_at=now, last_seen=now,
-            state=state, processed=processed, failed=failed, detail=detail[:500],
+            name=name,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            started_at=now,
+            last_seen=now,
+            state=state,
+            processed=processed,
+            failed=failed,
+            detail=detail[:500],
         )

@@ -25,13 +25,20 @@ class ProducerService(Daemon):
     name = "producer_service"
 
     def __init__(
-        self, *, once: bool = False, batch_size: int | None = None, url: str | None = None, window: int | None = None,
+        self,
+        *,
+        once: bool = False,
+        batch_size: int | None = None,
+        url: str | None = None,
+        window: int | None = None,
     ):
         super().__init__(once=once)
         self.idle_secs = settings.OUTBOX_IDLE_POLL_MS / 1000
         self.publisher = Publisher(url, window=window)
         self.relay = OutboxRelay(
-            publisher=self.publisher, worker_id=self.worker_id, batch_size=batch_size or settings.OUTBOX_BATCH_SIZE,
+            publisher=self.publisher,
+            worker_id=self.worker_id,
+            batch_size=batch_size or settings.OUTBOX_BATCH_SIZE,
             record_in_background=True,
         )
         self._database_was_down = False

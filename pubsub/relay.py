@@ -89,7 +89,11 @@ def outbox_claim_token() -> str:
 
 
 def outbox_claim_batch(
-    *, worker_id: str, batch_size: int, lease_secs: float, claim_token: str | None = None,
+    *,
+    worker_id: str,
+    batch_size: int,
+    lease_secs: float,
+    claim_token: str | None = None,
     held_tokens=(),
 ) -> list[ClaimedMessage]:
     """Lease up to `batch_size` due rows to this worker under `claim_token` (a new one if not
@@ -112,7 +116,10 @@ def outbox_claim_batch(
         if rows:
             lease_end = database_time(plus_secs=lease_secs)
             QueuePublishHistory.objects.filter(pk__integers_in=[row.pk for row in rows]).update(
-                claimed_by=worker_id, claim_token=token, claimed_until=lease_end, next_attempt_at=lease_end,
+                claimed_by=worker_id,
+                claim_token=token,
+                claimed_until=lease_end,
+                next_attempt_at=lease_end,
             )
     return rows
 
@@ -242,7 +249,8 @@ def _marked(changed: int, rows: list, claim_token: str) -> int:
         # the lease ran out and another claim took them (or a person retried or expired them)
         logger.warning(
             "%d row(s) answered by the broker were no longer held by claim %s: not recorded by this relay",
-            len(rows) - changed, claim_token,
+            len(rows) - changed,
+            claim_token,
         )
     return changed
 
@@ -273,8 +281,14 @@ class OutboxRelay:
     """
 
     def __init__(
-        self, *, publisher: Publisher, worker_id: str, batch_size: int | None = None,
-        lease_secs: float | None = None, max_in_flight: int | None = None, record_in_background: bool = False,
+        self,
+        *,
+        publisher: Publisher,
+        worker_id: str,
+        batch_size: int | None = None,
+        lease_secs: float | None = None,
+        max_in_flight: int | None = None,
+        record_in_background: bool = False,
     ):
         self.publisher = publisher
         self.worker_id = worker_id

@@ -38,7 +38,8 @@ def _outbox_set_status(*, targets: QuerySet, new_status: str, actor, action_name
         audit_bulk(
             model=QueuePublishHistory,
             entries=[(pk, f"outbox message #{pk}", {"status": [old, new_status]}) for pk, old in before],
-            actor=actor, action_name=action_name,
+            actor=actor,
+            action_name=action_name,
         )
     logger.info("%s: %s on %d outbox message(s)", actor or "someone", action_name, changed)
     return changed
@@ -48,8 +49,13 @@ def outbox_retry(*, queryset: QuerySet, actor=None) -> int:
     """Make rows pending and due now with a fresh attempt budget. One UPDATE; returns rows changed.
     Published rows are left alone: they reached the broker."""
     return _outbox_set_status(
-        targets=queryset.exclude(status=Status.PUBLISHED), new_status=Status.PENDING, actor=actor,
-        action_name="retry", attempts=0, next_attempt_at=DatabaseNow(), expired_reason="",
+        targets=queryset.exclude(status=Status.PUBLISHED),
+        new_status=Status.PENDING,
+        actor=actor,
+        action_name="retry",
+        attempts=0,
+        next_attempt_at=DatabaseNow(),
+        expired_reason="",
     )
 
 
@@ -57,8 +63,12 @@ def outbox_expire(*, queryset: QuerySet, actor=None) -> int:
     """Expire rows by hand: never retried automatically. One UPDATE; returns rows changed.
     Published rows are left alone."""
     return _outbox_set_status(
-        targets=queryset.exclude(status__in=[Status.PUBLISHED, Status.EXPIRED]), new_status=Status.EXPIRED,
-        actor=actor, action_name="expire", expired_reason=MANUAL_EXPIRY_REASON, next_attempt_at=None,
+        targets=queryset.exclude(status__in=[Status.PUBLISHED, Status.EXPIRED]),
+        new_status=Status.EXPIRED,
+        actor=actor,
+        action_name="expire",
+        expired_reason=MANUAL_EXPIRY_REASON,
+        next_attempt_at=None,
     )
 
 
@@ -98,5 +108,9 @@ def deadletter_drain_now(*, limit: int | None = None) -> tuple[int, int]:
 
 
 __all__ = [
-    "BrokerUnavailable", "deadletter_drain_now", "outbox_expire", "outbox_publish_due_now", "outbox_retry",
+    "BrokerUnavailable",
+    "deadletter_drain_now",
+    "outbox_expire",
+    "outbox_publish_due_now",
+    "outbox_retry",
 ]

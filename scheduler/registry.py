@@ -38,7 +38,4 @@ def recurring_tasks_register(*, recurring: list[RecurringTask]) -> list[Task]:
     and then every `every_secs`. One-off tasks queued meanwhile stay."""
     with transaction.atomic():
         Task.objects.filter(repeat__gt=Task.NEVER).delete()
-        return [
-            each.task(repeat=each.every_secs, verbose_name=each.verbose_name or None)
-            for each in recurring
-        ]
+        return [each.task(repeat=each.every_secs, verbose_name=each.verbose_name or None) for each in recurring]

@@ -33,15 +33,23 @@ def tasks_failed_recent(*, within: timedelta = timedelta(days=1), limit: int = 5
     """Tasks being retried after an error, then tasks given up on within `within`, newest first."""
     retrying = [
         FailedTask(
-            pk=task.pk, name=str(task), error=task.last_error, attempts=task.attempts,
-            failed_at=None, next_attempt_at=task.run_at,
+            pk=task.pk,
+            name=str(task),
+            error=task.last_error,
+            attempts=task.attempts,
+            failed_at=None,
+            next_attempt_at=task.run_at,
         )
         for task in Task.objects.exclude(last_error="").order_by("-run_at")[:limit]
     ]
     gave_up = [
         FailedTask(
-            pk=task.pk, name=task.verbose_name or task.task_name, error=task.last_error, attempts=task.attempts,
-            failed_at=task.failed_at, next_attempt_at=None,
+            pk=task.pk,
+            name=task.verbose_name or task.task_name,
+            error=task.last_error,
+            attempts=task.attempts,
+            failed_at=task.failed_at,
+            next_attempt_at=None,
         )
         for task in CompletedTask.objects.failed(within=within).order_by("-failed_at")[:limit]
     ]

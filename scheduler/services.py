@@ -62,10 +62,15 @@ def recurring_task_reschedule_failed(*, completed_task: CompletedTask) -> Task |
         return None
     args, kwargs = json.loads(completed_task.task_params)
     task = Task.objects.new_task(
-        task_name=completed_task.task_name, args=args, kwargs=kwargs,
-        run_at=now + timedelta(seconds=completed_task.repeat), priority=completed_task.priority,
-        queue=completed_task.queue, verbose_name=completed_task.verbose_name,
-        repeat=completed_task.repeat, repeat_until=completed_task.repeat_until,
+        task_name=completed_task.task_name,
+        args=args,
+        kwargs=kwargs,
+        run_at=now + timedelta(seconds=completed_task.repeat),
+        priority=completed_task.priority,
+        queue=completed_task.queue,
+        verbose_name=completed_task.verbose_name,
+        repeat=completed_task.repeat,
+        repeat_until=completed_task.repeat_until,
     )
     task.save()
     return task
@@ -118,16 +123,19 @@ def tasks_run_due(*, limit: int, max_secs: float) -> DueTasksRun:
         task_error.disconnect(dispatch_uid="scheduler_tasks_run_due")
     left_to_scheduler = tuple(
         task.verbose_name or task.task_name
-        for task in Task.objects.find_available() if task.task_name in LONG_RUNNING_TASK_NAMES
+        for task in Task.objects.find_available()
+        if task.task_name in LONG_RUNNING_TASK_NAMES
     )
     return DueTasksRun(ran=ran, failed=len(errors), left=len(_due_tasks()), left_to_scheduler=left_to_scheduler)
 
 
 def _due_tasks() -> list[Task]:
     return [
-        task for task in Task.objects.find_available()
+        task
+        for task in Task.objects.find_available()
         if task.task_name in tasks._tasks
-        and task.task_name != HEARTBEAT_TASK_NAME and task.task_name not in LONG_RUNNING_TASK_NAMES
+        and task.task_name != HEARTBEAT_TASK_NAME
+        and task.task_name not in LONG_RUNNING_TASK_NAMES
     ]
 
 

@@ -118,4 +118,3 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("delivery figures (tests/)")
     for test, name, value in _FIGURES:
         terminalreporter.write_line(f"{test}: {name} = {value}")
-

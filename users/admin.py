@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 from import_export import resources
 from import_export.admin import ExportMixin, ImportMixin
 
-from project.admin_readonly import ReadOnlyAdminMixin
 from project.admin_pagination import EstimatedCountPaginator
+from project.admin_readonly import ReadOnlyAdminMixin
 from users import services
 from users.models import ConflictingUserSyncLog, User, UserAPIHitLog, UserImportJob
 from users.resources import IMPORT_FORMATS, user_import_resource_class_for
@@ -35,18 +35,54 @@ class UserAdmin(AuditlogHistoryAdminMixin, ImportMixin, DjangoUserAdmin):
     skip_admin_log = True
     actions = ["revoke_tokens"]
     readonly_fields = [
-        "user_code", "registered_on", "registered_by", "updated_at", "updated_by",
-        "deleted_at", "deleted_by", "last_login", "date_joined",
+        "user_code",
+        "registered_on",
+        "registered_by",
+        "updated_at",
+        "updated_by",
+        "deleted_at",
+        "deleted_by",
+        "last_login",
+        "date_joined",
     ]
     raw_id_fields = ["class_teacher"]
     fieldsets = (
         (None, {"fields": ("username", "password", "user_code", "user_type")}),
-        ("Personal", {"fields": ("first_name", "middle_name", "last_name", "email", "gender", "dob",
-                                 "phone_no", "nationality", "address", "profile_img")}),
+        (
+            "Personal",
+            {
+                "fields": (
+                    "first_name",
+                    "middle_name",
+                    "last_name",
+                    "email",
+                    "gender",
+                    "dob",
+                    "phone_no",
+                    "nationality",
+                    "address",
+                    "profile_img",
+                )
+            },
+        ),
         ("Academic", {"fields": ("class_teacher", "session", "semester", "stream", "course")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Record", {"fields": ("is_deleted", "deleted_at", "deleted_by", "registered_on", "registered_by",
-                               "updated_at", "updated_by", "last_login", "date_joined")}),
+        (
+            "Record",
+            {
+                "fields": (
+                    "is_deleted",
+                    "deleted_at",
+                    "deleted_by",
+                    "registered_on",
+                    "registered_by",
+                    "updated_at",
+                    "updated_by",
+                    "last_login",
+                    "date_joined",
+                )
+            },
+        ),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "user_type", "email", "password1", "password2")}),
@@ -173,8 +209,16 @@ class UserImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["created_by"]
     ordering = ["-id"]
     fields = [
-        "file_name", "status", "progress", "total", "processed", "error_text", "created_by", "created_at",
-        "started_at", "finished_at",
+        "file_name",
+        "status",
+        "progress",
+        "total",
+        "processed",
+        "error_text",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
     ]
     readonly_fields = fields
 
@@ -195,6 +239,7 @@ class UserImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         # whoever may import sees the import jobs
         return super().has_view_permission(request, obj) or request.user.has_perm("users.add_user")
+
 
 class ConflictReasonFilter(admin.SimpleListFilter):
     """The kinds of reason users/sync.py writes, matched on their fixed wording."""
@@ -232,8 +277,18 @@ class ConflictingUserSyncLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     actions = ["apply_again", "mark_resolved"]
     fields = [
-        "message_id", "message_type", "source", "version", "exchange", "queue", "reason", "created_at",
-        "resolved", "resolved_at", "resolved_by", "body",
+        "message_id",
+        "message_type",
+        "source",
+        "version",
+        "exchange",
+        "queue",
+        "reason",
+        "created_at",
+        "resolved",
+        "resolved_at",
+        "resolved_by",
+        "body",
     ]
     readonly_fields = fields
 
@@ -266,6 +321,7 @@ class ConflictingUserSyncLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         changed = services.sync_conflicts_resolve(queryset=queryset, actor=request.user)
         self.message_user(request, f"{changed} conflict(s) marked resolved.", messages.SUCCESS)
 
+
 class StatusClassFilter(admin.SimpleListFilter):
     title = "status class"
     parameter_name = "status_class"
@@ -285,8 +341,19 @@ class UserAPIHitLogResource(resources.ModelResource):
     class Meta:
         model = UserAPIHitLog
         fields = (
-            "id", "timestamp", "method", "api_name", "status_code", "duration_ms", "user__username",
-            "external_ip", "internal_ip", "browser_name", "os_name", "device", "request_id",
+            "id",
+            "timestamp",
+            "method",
+            "api_name",
+            "status_code",
+            "duration_ms",
+            "user__username",
+            "external_ip",
+            "internal_ip",
+            "browser_name",
+            "os_name",
+            "device",
+            "request_id",
         )
         export_order = fields
 
@@ -296,7 +363,16 @@ class UserAPIHitLogAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
     """Read-only: hits are evidence (auditors read them, nobody edits them)."""
 
     resource_classes = [UserAPIHitLogResource]
-    list_display = ["timestamp", "method", "api_name", "status_code", "duration_ms", "user", "external_ip", "request_id"]
+    list_display = [
+        "timestamp",
+        "method",
+        "api_name",
+        "status_code",
+        "duration_ms",
+        "user",
+        "external_ip",
+        "request_id",
+    ]
     list_filter = [StatusClassFilter, "method", ("timestamp", admin.DateFieldListFilter)]
     search_fields = ["api_name", "request_id", "user__username", "external_ip"]
     search_help_text = "Path, request id, username or client address."

@@ -198,13 +198,21 @@ def api_hits_write(*, hits: list[ApiHit]) -> int:
         browser_name, os_name, device = user_agent_fields(hit.user_agent)
         rows.append(
             UserAPIHitLog(
-                user_id=user_id, method=hit.method, api_name=hit.path, status_code=hit.status_code,
-                duration_ms=round(hit.duration_ms, 3), timestamp=hit.timestamp, request_id=hit.request_id,
+                user_id=user_id,
+                method=hit.method,
+                api_name=hit.path,
+                status_code=hit.status_code,
+                duration_ms=round(hit.duration_ms, 3),
+                timestamp=hit.timestamp,
+                request_id=hit.request_id,
                 external_ip=client_ip(
                     remote_addr=hit.remote_addr, forwarded_for=hit.forwarded_for, trusted_proxies=trusted_proxies
                 ),
-                internal_ip=internal_ip, user_agent=hit.user_agent,
-                browser_name=browser_name, os_name=os_name, device=device,
+                internal_ip=internal_ip,
+                user_agent=hit.user_agent,
+                browser_name=browser_name,
+                os_name=os_name,
+                device=device,
             )
         )
     try:
@@ -222,9 +230,7 @@ def api_hits_write(*, hits: list[ApiHit]) -> int:
 def api_hits_purge(*, older_than: datetime, batch_size: int, limit: int | None = None) -> int:
     """Delete the hits logged before `older_than`, in batches (served by the timestamp index), at
     most about `limit` when given."""
-    return delete_in_batches(
-        UserAPIHitLog.objects.filter(timestamp__lt=older_than), batch_size=batch_size, limit=limit
-    )
+    return delete_in_batches(UserAPIHitLog.objects.filter(timestamp__lt=older_than), batch_size=batch_size, limit=limit)
 
 
 def api_hits_purge_expired(*, limit: int | None = None) -> int | None:

@@ -23,9 +23,11 @@ def check_no_default_credentials(app_configs=None, databases=None, **kwargs):
         except DatabaseError:
             continue  # not migrated yet: nothing to find
         if user is not None and user.check_password(DEV_SUPERUSER_USERNAME):
-            errors.append(Error(
-                f"The user {DEV_SUPERUSER_USERNAME!r} still has the development password (database {alias!r}).",
-                hint=f"Set a strong password (manage.py changepassword {DEV_SUPERUSER_USERNAME}) or deactivate the account.",
-                id=DEFAULT_CREDENTIALS_ID,
-            ))
+            errors.append(
+                Error(
+                    f"The user {DEV_SUPERUSER_USERNAME!r} still has the development password (database {alias!r}).",
+                    hint=f"Set a strong password (manage.py changepassword {DEV_SUPERUSER_USERNAME}) or deactivate the account.",
+                    id=DEFAULT_CREDENTIALS_ID,
+                )
+            )
     return errors

@@ -26,7 +26,6 @@ from project.audit import audit_bulk
 from project.batching import delete_in_batches
 from users.api_hits import client_ip
 
-
 USERNAME_MAX_LENGTH = AccessAttempt._meta.get_field("username").max_length
 
 
@@ -109,7 +108,9 @@ def login_attempts_with_lockout(*, attempts, now: datetime | None = None):
 def login_lockouts_count(*, now: datetime | None = None) -> int:
     """(username, address) pairs locked out now: one GROUP BY over the recent attempts."""
     pairs = (
-        _recent_attempts(_cool_off_start(now)).order_by().values("username", "ip_address")
+        _recent_attempts(_cool_off_start(now))
+        .order_by()
+        .values("username", "ip_address")
         .annotate(failures=Sum("failures_since_start"))
         .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
     )

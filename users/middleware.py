@@ -76,8 +76,11 @@ class ApiHitLogMiddleware(HybridMiddleware):
         duration_ms = (time.perf_counter() - started) * 1000
         try:
             hit = api_hits.api_hit_capture(
-                request=request, status_code=response.status_code, started_at=started_at,
-                duration_ms=duration_ms, user=getattr(request, "user", None),
+                request=request,
+                status_code=response.status_code,
+                started_at=started_at,
+                duration_ms=duration_ms,
+                user=getattr(request, "user", None),
             )
             api_hits.api_hit_record(hit=hit)
         except Exception:
@@ -97,8 +100,11 @@ class ApiHitLogMiddleware(HybridMiddleware):
             if type(user) is SimpleLazyObject:
                 user = await request.auser()
             hit = api_hits.api_hit_capture(
-                request=request, status_code=response.status_code, started_at=started_at,
-                duration_ms=duration_ms, user=user,
+                request=request,
+                status_code=response.status_code,
+                started_at=started_at,
+                duration_ms=duration_ms,
+                user=user,
             )
             await api_hits.api_hit_arecord(hit=hit)
         except Exception:

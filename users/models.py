@@ -57,9 +57,7 @@ class User(AbstractUser):
     dob = models.DateField("date of birth", null=True, blank=True)
     nationality = models.CharField(max_length=64, blank=True)
     address = models.TextField(blank=True)
-    class_teacher = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="students"
-    )
+    class_teacher = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="students")
     session = models.CharField(max_length=32, blank=True)
     semester = models.CharField(max_length=32, blank=True)
     stream = models.CharField(max_length=64, blank=True)
@@ -92,9 +90,7 @@ class User(AbstractUser):
             # the API's and admin's ?user_type= filter
             models.Index(fields=["user_type"], name="user_type_idx"),
             # the class listing: session + semester + stream filters, newest course first
-            models.Index(
-                fields=["session", "semester", "stream", "-course"], name="user_class_listing_idx"
-            ),
+            models.Index(fields=["session", "semester", "stream", "-course"], name="user_class_listing_idx"),
             # birthday and age-range queries
             models.Index(fields=["dob"], name="user_dob_idx"),
             # every default listing excludes soft-deleted users

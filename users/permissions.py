@@ -4,8 +4,12 @@ from users.models import User
 
 # the model permission a staff member needs for each method on the users API
 METHOD_PERMISSIONS = {
-    "GET": "users.view_user", "HEAD": "users.view_user", "OPTIONS": "users.view_user",
-    "POST": "users.add_user", "PUT": "users.change_user", "PATCH": "users.change_user",
+    "GET": "users.view_user",
+    "HEAD": "users.view_user",
+    "OPTIONS": "users.view_user",
+    "POST": "users.add_user",
+    "PUT": "users.change_user",
+    "PATCH": "users.change_user",
     "DELETE": "users.delete_user",
 }
 

@@ -11,8 +11,21 @@ from users.models import User
 
 IMPORT_FORMATS = [CSV, XLSX]
 IMPORT_FIELDS = (
-    "username", "email", "first_name", "middle_name", "last_name", "user_type", "gender", "phone_no",
-    "dob", "nationality", "address", "session", "semester", "stream", "course",
+    "username",
+    "email",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "user_type",
+    "gender",
+    "phone_no",
+    "dob",
+    "nationality",
+    "address",
+    "session",
+    "semester",
+    "stream",
+    "course",
 )
 # privileges are granted only by superusers, so only their imports may carry them
 PRIVILEGED_FIELDS = ("is_active", "is_staff", "is_superuser")
@@ -56,15 +69,13 @@ class UserImportResource(resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
         self._usernames_seen: set[str] = set()
-        usernames = (
-            [str(name).strip() for name in dataset["username"] if name] if "username" in dataset.headers else []
-        )
+        usernames = [str(name).strip() for name in dataset["username"] if name] if "username" in dataset.headers else []
         self._usernames_taken = {
             _username_key(name)
             for start in range(0, len(usernames), USERNAME_LOOKUP_CHUNK)
-            for name in User.objects.filter(
-                username__in=usernames[start:start + USERNAME_LOOKUP_CHUNK]
-            ).values_list("username", flat=True)
+            for name in User.objects.filter(username__in=usernames[start : start + USERNAME_LOOKUP_CHUNK]).values_list(
+                "username", flat=True
+            )
         }
 
     def import_instance(self, instance, row, **kwargs):

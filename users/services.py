@@ -73,9 +73,19 @@ def tokens_revoke_for_user(*, user: User, actor: User | None = None) -> int:
     before = user.token_generation
     user.refresh_from_db(fields=["token_generation"])
     audit_bulk(
-        model=User, actor=actor, action_name="revoke_tokens",
-        entries=[(user.pk, str(user), {"token_generation": [str(before), str(user.token_generation)],
-                                        "refresh_tokens_blacklisted": ["0", str(len(created))]})],
+        model=User,
+        actor=actor,
+        action_name="revoke_tokens",
+        entries=[
+            (
+                user.pk,
+                str(user),
+                {
+                    "token_generation": [str(before), str(user.token_generation)],
+                    "refresh_tokens_blacklisted": ["0", str(len(created))],
+                },
+            )
+        ],
     )
     return len(created)
 
@@ -176,7 +186,9 @@ def tokens_blacklist(*, queryset, actor: User | None = None) -> int:
         [BlacklistedToken(token_id=pk) for pk, _ in tokens], ignore_conflicts=True
     )
     audit_bulk(
-        model=OutstandingToken, actor=actor, action_name="blacklist",
+        model=OutstandingToken,
+        actor=actor,
+        action_name="blacklist",
         entries=[(pk, f"refresh token {jti}", {"blacklisted": ["False", "True"]}) for pk, jti in tokens],
     )
     return len(created)
@@ -200,8 +212,11 @@ def sync_conflict_apply_again(*, conflict, actor: User | None) -> str:
         version = link.last_version + 1 if link else 1
     try:
         message = sync_message_decode(
-            body=conflict.raw_body.encode("utf-8"), message_id=conflict.message_id,
-            headers={"x-outbox-id": version}, exchange=conflict.exchange, queue=conflict.queue,
+            body=conflict.raw_body.encode("utf-8"),
+            message_id=conflict.message_id,
+            headers={"x-outbox-id": version},
+            exchange=conflict.exchange,
+            queue=conflict.queue,
         )
     except PoisonMessage as exc:
         conflict.reason = f"undecodable: {exc}"[:500]
@@ -240,14 +255,24 @@ def sync_conflicts_apply_waiting(*, keys) -> int:
         by_source.setdefault(source, set()).add(source_id)
     applied = 0
     for source, source_ids in by_source.items():
-        waiting = list(ConflictingUserSyncLog.objects.filter(
-            source=source, source_id__in=source_ids, resolved=False, reason__startswith=UNKNOWN_USER,
-        ).order_by("version", "pk").values_list("pk", "source_id"))
+        waiting = list(
+            ConflictingUserSyncLog.objects.filter(
+                source=source,
+                source_id__in=source_ids,
+                resolved=False,
+                reason__startswith=UNKNOWN_USER,
+            )
+            .order_by("version", "pk")
+            .values_list("pk", "source_id")
+        )
         if not waiting:
             continue  # the usual case: one indexed query per batch
-        present = set(SyncedUserLink.objects.filter(
-            source=source, source_id__in={source_id for _, source_id in waiting},
-        ).values_list("source_id", flat=True))
+        present = set(
+            SyncedUserLink.objects.filter(
+                source=source,
+                source_id__in={source_id for _, source_id in waiting},
+            ).values_list("source_id", flat=True)
+        )
         for pk in [pk for pk, source_id in waiting if source_id in present]:
             with transaction.atomic():
                 # another consumer may be applying the same parked update: the row lock decides
@@ -272,8 +297,9 @@ class UserImportInvalid(Exception):
     """The file does not validate (any more): nothing is written."""
 
 
-def user_import_job_create(*, content: bytes, file_name: str, file_format: str, total: int,
-                           created_by: User) -> UserImportJob:
+def user_import_job_create(
+    *, content: bytes, file_name: str, file_format: str, total: int, created_by: User
+) -> UserImportJob:
     """Store a previewed users file and queue the background task that imports it. If the job
     cannot be queued, the file (plaintext passwords) is deleted at once."""
     from users.tasks import import_users  # users.tasks calls into this module
@@ -337,7 +363,8 @@ def user_import_files_purge_stale(*, older_than: datetime) -> int:
     job_storage = UserImportJob._meta.get_field("file").storage
     held = set(
         UserImportJob.objects.filter(status__in=[UserImportJob.Status.QUEUED, UserImportJob.Status.RUNNING])
-        .exclude(file="").values_list("file", flat=True)
+        .exclude(file="")
+        .values_list("file", flat=True)
     )
     deleted = 0
     for storage, folder in ((job_storage, ""), (storages["import_export"], USER_IMPORT_PREVIEW_FOLDER)):
@@ -372,12 +399,13 @@ def _user_import_validate(*, job: UserImportJob) -> list[User]:
     # a dry run: the resource validates and keeps the instances, it saves nothing
     result = resource.import_data(dataset, dry_run=True, raise_errors=False, user=job.created_by)
     if result.has_errors():
-        raise UserImportInvalid("; ".join(str(error.error) for error in result.base_errors) or "the file could not be read")
+        raise UserImportInvalid(
+            "; ".join(str(error.error) for error in result.base_errors) or "the file could not be read"
+        )
     if result.has_validation_errors():
         lines = [
-            f"Row {row.number}: " + "; ".join(
-                f"{field}: {' '.join(messages)}" for field, messages in row.error_dict.items()
-            )
+            f"Row {row.number}: "
+            + "; ".join(f"{field}: {' '.join(messages)}" for field, messages in row.error_dict.items())
             for row in result.invalid_rows[:USER_IMPORT_ERRORS_SHOWN]
         ]
         hidden = len(result.invalid_rows) - len(lines)
@@ -409,4 +437,6 @@ def _user_import_write(*, job: UserImportJob, users: list[User]) -> None:
                 user.save(force_insert=True)
     except Exception as exc:
         username = users[number - 1].username if number else ""
-        raise UserImportInvalid(f"Row {number} ({username}): {type(exc).__name__}: {exc}; nothing was imported.") from exc
+        raise UserImportInvalid(
+            f"Row {number} ({username}): {type(exc).__name__}: {exc}; nothing was imported."
+        ) from exc

@@ -20,7 +20,11 @@ from django.utils import timezone
 
 from users.models import ConflictingUserSyncLog, SyncedUserLink, User, UserSyncInbox
 from users.sync_payload import (
-    KNOWN_USER_KEYS, PRIVILEGE_FIELDS, SYNCED_FIELDS, USER_CREATED, USER_MESSAGE_TYPES,
+    KNOWN_USER_KEYS,
+    PRIVILEGE_FIELDS,
+    SYNCED_FIELDS,
+    USER_CREATED,
+    USER_MESSAGE_TYPES,
 )
 
 # never copied from another deployment: identity is local (user_code has its own sequence here)
@@ -88,7 +92,9 @@ class SyncMessage:
         return hashlib.sha256(self.raw_body.encode("utf-8")).hexdigest()
 
 
-def sync_message_decode(*, body: bytes, message_id, headers: dict | None, exchange: str = "", queue: str = "") -> SyncMessage:
+def sync_message_decode(
+    *, body: bytes, message_id, headers: dict | None, exchange: str = "", queue: str = ""
+) -> SyncMessage:
     if len(body) > settings.USER_SYNC_MAX_BODY_BYTES:
         raise PoisonMessage(f"body of {len(body)} bytes exceeds USER_SYNC_MAX_BODY_BYTES")
     try:
@@ -220,9 +226,15 @@ def validation_reason(exc: ValidationError) -> str:
 
 def _conflict(message: SyncMessage, reason: str) -> str:
     ConflictingUserSyncLog.objects.create(
-        message_id=message.message_id, message_type=message.type, exchange=message.exchange,
-        queue=message.queue, source=message.source, source_id=message.source_id, version=message.version,
-        raw_body=conflict_raw_body(message), reason=reason[:500],
+        message_id=message.message_id,
+        message_type=message.type,
+        exchange=message.exchange,
+        queue=message.queue,
+        source=message.source,
+        source_id=message.source_id,
+        version=message.version,
+        raw_body=conflict_raw_body(message),
+        reason=reason[:500],
     )
     return CONFLICT
 
@@ -283,7 +295,9 @@ def user_sync_apply(*, message: SyncMessage, record_inbox: bool = True) -> str:
             try:
                 with transaction.atomic():
                     inbox = UserSyncInbox.objects.create(
-                        message_id=message.message_id, source=message.source, outcome="pending",
+                        message_id=message.message_id,
+                        source=message.source,
+                        outcome="pending",
                         body_sha256=message.body_sha256,
                     )
             except IntegrityError:

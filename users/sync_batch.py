@@ -20,8 +20,17 @@ from django.utils import timezone
 
 from users.models import ConflictingUserSyncLog, SyncedUserLink, User, UserSyncInbox, user_codes_allocate
 from users.sync import (
-    APPLIED, APPLIED_FIELDS, CONFLICT, DUPLICATE, UNKNOWN_USER, SyncMessage, conflict_raw_body, different_body_reason,
-    user_fields_from_message, user_sync_apply, validation_reason,
+    APPLIED,
+    APPLIED_FIELDS,
+    CONFLICT,
+    DUPLICATE,
+    UNKNOWN_USER,
+    SyncMessage,
+    conflict_raw_body,
+    different_body_reason,
+    user_fields_from_message,
+    user_sync_apply,
+    validation_reason,
 )
 from users.sync_payload import PRIVILEGE_FIELDS, USER_CREATED
 from users.sync_rows import instances_insert, rows_insert
@@ -63,9 +72,15 @@ class _Round:
         self.outcomes[index] = CONFLICT
         self.conflicts.append(
             ConflictingUserSyncLog(
-                message_id=message.message_id, message_type=message.type, exchange=message.exchange,
-                queue=message.queue, source=message.source, source_id=message.source_id, version=message.version,
-                raw_body=conflict_raw_body(message), reason=reason[:500],
+                message_id=message.message_id,
+                message_type=message.type,
+                exchange=message.exchange,
+                queue=message.queue,
+                source=message.source,
+                source_id=message.source_id,
+                version=message.version,
+                raw_body=conflict_raw_body(message),
+                reason=reason[:500],
             )
         )
 
@@ -121,7 +136,9 @@ class _Round:
             link = links.get((message.source, message.source_id))
             if link is None:
                 if message.type != USER_CREATED:
-                    self.conflict(index, message, f"{UNKNOWN_USER}: no user from {message.source} #{message.source_id} here")
+                    self.conflict(
+                        index, message, f"{UNKNOWN_USER}: no user from {message.source} #{message.source_id} here"
+                    )
                 elif username in taken:
                     self.conflict(index, message, f"username {username!r} already exists")
                 else:
@@ -193,8 +210,12 @@ class _Round:
         rows_insert(
             model=UserSyncInbox,
             rows=[
-                {"message_id": m.message_id, "source": m.source, "outcome": self.outcomes[index],
-                 "body_sha256": m.body_sha256}
+                {
+                    "message_id": m.message_id,
+                    "source": m.source,
+                    "outcome": self.outcomes[index],
+                    "body_sha256": m.body_sha256,
+                }
                 for index, m in fresh
             ],
         )
@@ -220,8 +241,13 @@ class _Round:
     def _entry(content_type, message: SyncMessage, user: User, action, changes, now) -> dict:
         # a LogEntry row: the columns left out take their defaults, as in LogEntry(...)
         return {
-            "content_type_id": content_type.pk, "object_pk": str(user.pk), "object_id": user.pk,
-            "object_repr": str(user), "action": action, "changes": changes or None, "timestamp": now,
+            "content_type_id": content_type.pk,
+            "object_pk": str(user.pk),
+            "object_id": user.pk,
+            "object_repr": str(user),
+            "action": action,
+            "changes": changes or None,
+            "timestamp": now,
             "additional_data": {"sync": {"source": message.source, "message_id": str(message.message_id)}},
         }
 

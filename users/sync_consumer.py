@@ -36,8 +36,11 @@ class UserSyncConsumer(QueueConsumer):
             try:
                 decoded.append(
                     sync_message_decode(
-                        body=delivery.body, message_id=props.message_id, headers=props.headers,
-                        exchange=settings.USER_SYNC_EXCHANGE, queue=delivery.queue,
+                        body=delivery.body,
+                        message_id=props.message_id,
+                        headers=props.headers,
+                        exchange=settings.USER_SYNC_EXCHANGE,
+                        queue=delivery.queue,
                     )
                 )
                 outcomes.append(Outcome.accepted())
@@ -56,8 +59,9 @@ class UserSyncConsumer(QueueConsumer):
                 logger.warning("message %s (%s) logged as a sync conflict", message.message_id, message.type)
         # after the commit, so that a consumer parking an update and one applying its create see
         # each other's work: whichever commits last applies the parked update
-        touched = {(m.source, m.source_id) for m, result in zip(decoded, results, strict=True)
-                   if result in (APPLIED, CONFLICT)}
+        touched = {
+            (m.source, m.source_id) for m, result in zip(decoded, results, strict=True) if result in (APPLIED, CONFLICT)
+        }
         if touched and (applied := sync_conflicts_apply_waiting(keys=touched)):
             logger.info("applied %d update(s) that had arrived before their user", applied)
         return outcomes

@@ -9,10 +9,30 @@ USER_MESSAGE_TYPES = (USER_CREATED, USER_UPDATED)
 
 # fields copied as they are; the password travels as its hash so users can log in over there
 SYNCED_FIELDS = (
-    "username", "user_code", "email", "first_name", "middle_name", "last_name", "user_type",
-    "gender", "phone_no", "dob", "nationality", "address", "session", "semester", "stream",
-    "course", "profile_img", "is_active", "is_deleted", "deleted_at", "date_joined",
-    "registered_on", "updated_at", "password",
+    "username",
+    "user_code",
+    "email",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "user_type",
+    "gender",
+    "phone_no",
+    "dob",
+    "nationality",
+    "address",
+    "session",
+    "semester",
+    "stream",
+    "course",
+    "profile_img",
+    "is_active",
+    "is_deleted",
+    "deleted_at",
+    "date_joined",
+    "registered_on",
+    "updated_at",
+    "password",
 )
 # only applied by a receiver that opts in (USER_SYNC_ACCEPT_PRIVILEGES)
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser")

@@ -94,7 +94,7 @@ def _insert(model, fields: list[Field], columns: list[list], returning: bool = T
     pks = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), size):
-            chunk = rows[start:start + size]
+            chunk = rows[start : start + size]
             values_sql = connection.ops.bulk_insert_sql(fields, [placeholders] * len(chunk))
             cursor.execute(f"{head} {values_sql} {returning_sql}", [value for row in chunk for value in row])
             if returning:

@@ -16,13 +16,16 @@ from users.api_hits import client_ip
 class ClientAddressIdentMixin:
     def get_ident(self, request):
         meta = request.META
-        return client_ip(
-            remote_addr=meta.get("REMOTE_ADDR") or "",
-            forwarded_for=meta.get("HTTP_X_FORWARDED_FOR") or "",
-            trusted_proxies=list(settings.IPWARE_TRUSTED_PROXIES),
-        ) or meta.get("REMOTE_ADDR") or ""
+        return (
+            client_ip(
+                remote_addr=meta.get("REMOTE_ADDR") or "",
+                forwarded_for=meta.get("HTTP_X_FORWARDED_FOR") or "",
+                trusted_proxies=list(settings.IPWARE_TRUSTED_PROXIES),
+            )
+            or meta.get("REMOTE_ADDR")
+            or ""
+        )
 
 
 class ScopedRateThrottle(ClientAddressIdentMixin, throttling.ScopedRateThrottle):
     pass
-

@@ -14,9 +14,16 @@ CHANGELIST = reverse("admin:auditlog_logentry_changelist")
 
 
 def entry_for(user, *, actor=None):
-    return LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_pk=str(user.pk)).first() or LogEntry.objects.create(
-        content_type=ContentType.objects.get_for_model(User), object_pk=str(user.pk), object_id=user.pk,
-        object_repr=user.username, action=LogEntry.Action.UPDATE, changes={"email": ["a", "b"]}, actor=actor,
+    return LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(User), object_pk=str(user.pk)
+    ).first() or LogEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(User),
+        object_pk=str(user.pk),
+        object_id=user.pk,
+        object_repr=user.username,
+        action=LogEntry.Action.UPDATE,
+        changes={"email": ["a", "b"]},
+        actor=actor,
     )
 
 
@@ -33,7 +40,9 @@ def test_superuser_cannot_delete_audit_entries(client_as):
 def test_superuser_cannot_change_audit_entries(client_as):
     entry = entry_for(UserFactory())
 
-    response = client_as("superuser").post(reverse("admin:auditlog_logentry_change", args=[entry.pk]), {"object_repr": "x"})
+    response = client_as("superuser").post(
+        reverse("admin:auditlog_logentry_change", args=[entry.pk]), {"object_repr": "x"}
+    )
 
     assert response.status_code == 403
 
@@ -41,12 +50,19 @@ def test_superuser_cannot_change_audit_entries(client_as):
 def test_actor_filter_lists_only_that_actors_entries(client_as):
     actor = StaffUserFactory(username="the-actor")
     mine = LogEntry.objects.create(
-        content_type=ContentType.objects.get_for_model(User), object_pk="1", object_repr="by-actor",
-        action=LogEntry.Action.UPDATE, changes={}, actor=actor,
+        content_type=ContentType.objects.get_for_model(User),
+        object_pk="1",
+        object_repr="by-actor",
+        action=LogEntry.Action.UPDATE,
+        changes={},
+        actor=actor,
     )
     LogEntry.objects.create(
-        content_type=ContentType.objects.get_for_model(User), object_pk="2", object_repr="by-nobody",
-        action=LogEntry.Action.UPDATE, changes={},
+        content_type=ContentType.objects.get_for_model(User),
+        object_pk="2",
+        object_repr="by-nobody",
+        action=LogEntry.Action.UPDATE,
+        changes={},
     )
 
     content = client_as(AUDITOR).get(CHANGELIST, {"actor": actor.pk}).content.decode()
@@ -56,10 +72,20 @@ def test_actor_filter_lists_only_that_actors_entries(client_as):
 
 
 def test_action_filter_narrows_the_list(client_as):
-    LogEntry.objects.create(content_type=ContentType.objects.get_for_model(User), object_pk="1",
-                            object_repr="created-one", action=LogEntry.Action.CREATE, changes={})
-    LogEntry.objects.create(content_type=ContentType.objects.get_for_model(User), object_pk="2",
-                            object_repr="deleted-one", action=LogEntry.Action.DELETE, changes={})
+    LogEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(User),
+        object_pk="1",
+        object_repr="created-one",
+        action=LogEntry.Action.CREATE,
+        changes={},
+    )
+    LogEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(User),
+        object_pk="2",
+        object_repr="deleted-one",
+        action=LogEntry.Action.DELETE,
+        changes={},
+    )
 
     content = client_as(AUDITOR).get(CHANGELIST, {"action": LogEntry.Action.DELETE}).content.decode()
 

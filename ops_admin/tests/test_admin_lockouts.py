@@ -25,8 +25,14 @@ def admin_login(client, username, password):
 
 def locked_attempt(username="target", ip_address="203.0.113.7", failures=LIMIT, user_agent="curl/8"):
     return AccessAttempt.objects.create(
-        username=username, ip_address=ip_address, user_agent=user_agent, failures_since_start=failures,
-        get_data="", post_data="", http_accept="*/*", path_info="/api/auth/login/",
+        username=username,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        failures_since_start=failures,
+        get_data="",
+        post_data="",
+        http_accept="*/*",
+        path_info="/api/auth/login/",
     )
 
 
@@ -116,9 +122,7 @@ def test_locked_out_filter_leaves_out_pairs_under_the_limit_or_past_the_cool_off
     locked_attempt(username="locked")
     locked_attempt(username="under", failures=LIMIT - 1)
     expired = locked_attempt(username="expired")
-    AccessAttempt.objects.filter(pk=expired.pk).update(
-        attempt_time=expired.attempt_time - settings.AXES_COOLOFF_TIME
-    )
+    AccessAttempt.objects.filter(pk=expired.pk).update(attempt_time=expired.attempt_time - settings.AXES_COOLOFF_TIME)
 
     response = client_as(AUDITOR).get(reverse(ATTEMPTS), {"locked_out": "yes"})
 

@@ -48,8 +48,12 @@ def test_run_now_is_refused_below_ops(client_as, kind):
 
 
 def test_failed_filter_shows_failed_tasks_with_their_error(client_as):
-    make_task("scheduler.tasks.broken", model=CompletedTask, failed_at=timezone.now(),
-              last_error="Traceback\nRuntimeError: disk full")
+    make_task(
+        "scheduler.tasks.broken",
+        model=CompletedTask,
+        failed_at=timezone.now(),
+        last_error="Traceback\nRuntimeError: disk full",
+    )
     make_task("scheduler.tasks.fine", model=CompletedTask)
 
     response = client_as(AUDITOR).get(reverse("admin:background_task_completedtask_changelist"), {"outcome": "failed"})

@@ -20,8 +20,11 @@ def make_token(user=None, *, expires_in=timedelta(days=1), jti=None):
     user = user or UserFactory()
     now = timezone.now()
     return OutstandingToken.objects.create(
-        user=user, jti=jti or f"jti-{OutstandingToken.objects.count()}-{user.pk}", token="t",
-        created_at=now, expires_at=now + expires_in,
+        user=user,
+        jti=jti or f"jti-{OutstandingToken.objects.count()}-{user.pk}",
+        token="t",
+        created_at=now,
+        expires_at=now + expires_in,
     )
 
 
@@ -40,7 +43,9 @@ def test_blacklist_selected_skips_tokens_already_blacklisted(client_as):
     token = make_token()
     BlacklistedToken.objects.create(token=token)
 
-    response = client_as(OPS).post(CHANGELIST, {"action": "blacklist_selected", "_selected_action": [token.pk]}, follow=True)
+    response = client_as(OPS).post(
+        CHANGELIST, {"action": "blacklist_selected", "_selected_action": [token.pk]}, follow=True
+    )
 
     assert "0 token(s) blacklisted" in response.content.decode()
 

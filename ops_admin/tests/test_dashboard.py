@@ -32,14 +32,21 @@ def make_row(**fields):
 
 def hit(*, status_code=200, hours_ago=0):
     return UserAPIHitLog.objects.create(
-        method="GET", api_name="/api/users/me/", status_code=status_code, duration_ms=5.0,
+        method="GET",
+        api_name="/api/users/me/",
+        status_code=status_code,
+        duration_ms=5.0,
         timestamp=timezone.now() - timedelta(hours=hours_ago, seconds=1),
     )
 
 
 def heartbeat(*, name, pid=1, seconds_ago=0, state="running", processed=0):
     return WorkerHeartbeat.objects.create(
-        name=name, host="node-1", pid=pid, state=state, processed=processed,
+        name=name,
+        host="node-1",
+        pid=pid,
+        state=state,
+        processed=processed,
         last_seen=timezone.now() - timedelta(seconds=seconds_ago),
     )
 
@@ -137,7 +144,10 @@ def test_dashboard_reports_alive_stale_and_never_seen_daemons(superuser_client, 
     response = superuser_client.get(reverse(INDEX))
 
     assert [daemon_state(response, name) for name in dashboard.DAEMON_NAMES] == [
-        "alive", "stale", "never seen", "never seen",
+        "alive",
+        "stale",
+        "never seen",
+        "never seen",
     ]
 
 
@@ -161,12 +171,21 @@ def test_dashboard_shows_processes_and_their_counts(superuser_client):
 def test_dashboard_shows_due_and_failed_scheduled_tasks(superuser_client):
     Task.objects.create(task_name="x.due", task_params="[[], {}]", task_hash="a", run_at=timezone.now())
     Task.objects.create(
-        task_name="x.retrying", task_params="[[], {}]", task_hash="b", run_at=timezone.now() + timedelta(hours=1),
-        last_error="Traceback\nRuntimeError: disk full", attempts=1,
+        task_name="x.retrying",
+        task_params="[[], {}]",
+        task_hash="b",
+        run_at=timezone.now() + timedelta(hours=1),
+        last_error="Traceback\nRuntimeError: disk full",
+        attempts=1,
     )
     CompletedTask.objects.create(
-        task_name="x.gave_up", task_params="[[], {}]", task_hash="c", run_at=timezone.now(),
-        failed_at=timezone.now(), last_error="ValueError: bad", attempts=3,
+        task_name="x.gave_up",
+        task_params="[[], {}]",
+        task_hash="c",
+        run_at=timezone.now(),
+        failed_at=timezone.now(),
+        last_error="ValueError: bad",
+        attempts=3,
     )
 
     response = superuser_client.get(reverse(INDEX))

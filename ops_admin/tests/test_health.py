@@ -14,7 +14,7 @@ CLOSED_PORT_URL = "amqp://guest:guest@127.0.0.1:1/%2F"
 @pytest.fixture
 def database_down(monkeypatch):
     def refuse(*args, **kwargs):
-        raise OperationalError("(2003, \"Can't connect to MySQL server\")")
+        raise OperationalError('(2003, "Can\'t connect to MySQL server")')
 
     monkeypatch.setattr(connection, "cursor", refuse)
 

@@ -44,15 +44,22 @@ def make_row():
 
 def hit(*, status_code=200, duration_ms=10.0, seconds_ago=1):
     return UserAPIHitLog.objects.create(
-        method="GET", api_name="/api/users/me/", status_code=status_code, duration_ms=duration_ms,
+        method="GET",
+        api_name="/api/users/me/",
+        status_code=status_code,
+        duration_ms=duration_ms,
         timestamp=timezone.now() - timedelta(seconds=seconds_ago),
     )
 
 
 def heartbeat(*, name, pid, seconds_ago=0, processed=0, failed=0):
     return WorkerHeartbeat.objects.create(
-        name=name, host="node-1", pid=pid, last_seen=timezone.now() - timedelta(seconds=seconds_ago),
-        processed=processed, failed=failed,
+        name=name,
+        host="node-1",
+        pid=pid,
+        last_seen=timezone.now() - timedelta(seconds=seconds_ago),
+        processed=processed,
+        failed=failed,
     )
 
 
@@ -141,8 +148,12 @@ def test_failing_scheduled_tasks_are_counted(scrape):
     Task.objects.new_task("some.task").save()
     Task.objects.update(last_error="Traceback ...\nRuntimeError: disk full", attempts=1)
     CompletedTask.objects.create(
-        task_name="other.task", task_params="[[], {}]", task_hash="x" * 40, run_at=timezone.now(),
-        failed_at=timezone.now(), last_error="ValueError",
+        task_name="other.task",
+        task_params="[[], {}]",
+        task_hash="x" * 40,
+        run_at=timezone.now(),
+        failed_at=timezone.now(),
+        last_error="ValueError",
     )
 
     metrics = scrape()
@@ -167,9 +178,15 @@ def test_metrics_answer_the_scraper_with_the_token(client, settings):
     assert b"opsconsole_outbox_rows" in response.content
 
 
-@pytest.mark.parametrize(("debug", "token", "warned"), [
-    (False, "", True), (False, "scrape-secret-0123456789", False), (True, "", False),
-], ids=["production-without-token", "production-with-token", "development"])
+@pytest.mark.parametrize(
+    ("debug", "token", "warned"),
+    [
+        (False, "", True),
+        (False, "scrape-secret-0123456789", False),
+        (True, "", False),
+    ],
+    ids=["production-without-token", "production-with-token", "development"],
+)
 def test_deploy_check_warns_of_metrics_without_a_token_only_in_production(settings, debug, token, warned):
     from ops_admin.checks import METRICS_OPEN_ID, check_metrics_token
 

@@ -24,7 +24,9 @@ def test_no_page_says_django_administration(client_as, url_name):
 def test_side_menu_reads_by_job(client_as):
     content = client_as("superuser").get(reverse("admin:users_user_changelist")).content.decode()
 
-    positions = [content.find(f">{name}<") if f">{name}<" in content else content.find(name)
-                 for name in ("Messages", "Security", "Audit", "Workers", "Users")]
+    positions = [
+        content.find(f">{name}<") if f">{name}<" in content else content.find(name)
+        for name in ("Messages", "Security", "Audit", "Workers", "Users")
+    ]
     assert all(position >= 0 for position in positions)
     assert positions == sorted(positions)

@@ -13,10 +13,10 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from ops_admin import views
-from scheduler.services import DueTasksRun
 from pubsub.conf import user_sync_routes
 from pubsub.models import QueuePublishHistory
 from pubsub.outbox import queue_msg_to_publish
+from scheduler.services import DueTasksRun
 from users.models import UserAPIHitLog
 from users.tests.factories import UserFactory
 
@@ -211,7 +211,9 @@ def wait_until_deadlettered(rabbit):
         rabbit.declare()
         headers = {"x-death": [{"reason": b"rejected", "queue": rabbit.route.queue, "count": 1}]}
         channel.basic_publish(
-            rabbit.route.deadletter_exchange, rabbit.route.queue, b"{}",
+            rabbit.route.deadletter_exchange,
+            rabbit.route.queue,
+            b"{}",
             pika.BasicProperties(message_id=str(row.message_id), headers=headers),
         )
         return row
@@ -282,8 +284,12 @@ def one_off_task_runs():
 def test_flush_tokens_button_deletes_expired_tokens_only(client):
     user = UserFactory()
     now = timezone.now()
-    OutstandingToken.objects.create(user=user, jti="old", token="t1", created_at=now, expires_at=now - timedelta(days=1))
-    OutstandingToken.objects.create(user=user, jti="new", token="t2", created_at=now, expires_at=now + timedelta(days=1))
+    OutstandingToken.objects.create(
+        user=user, jti="old", token="t1", created_at=now, expires_at=now - timedelta(days=1)
+    )
+    OutstandingToken.objects.create(
+        user=user, jti="new", token="t2", created_at=now, expires_at=now + timedelta(days=1)
+    )
     client.force_login(staff_with("ops_admin.flush_tokens"))
 
     response = client.post(url("flush_tokens_now"), follow=True)
@@ -296,7 +302,10 @@ def test_purge_button_deletes_hits_past_the_retention(client, settings):
     settings.API_HIT_RETENTION_DAYS = 30
     for days_ago in (40, 1):
         UserAPIHitLog.objects.create(
-            method="GET", api_name="/api/x/", status_code=200, duration_ms=1.0,
+            method="GET",
+            api_name="/api/x/",
+            status_code=200,
+            duration_ms=1.0,
             timestamp=timezone.now() - timedelta(days=days_ago),
         )
     client.force_login(staff_with("ops_admin.purge_api_hits"))
@@ -310,7 +319,10 @@ def test_purge_button_deletes_hits_past_the_retention(client, settings):
 def test_purge_button_keeps_everything_when_retention_is_off(client, settings):
     settings.API_HIT_RETENTION_DAYS = 0
     UserAPIHitLog.objects.create(
-        method="GET", api_name="/api/x/", status_code=200, duration_ms=1.0,
+        method="GET",
+        api_name="/api/x/",
+        status_code=200,
+        duration_ms=1.0,
         timestamp=timezone.now() - timedelta(days=400),
     )
     client.force_login(staff_with("ops_admin.purge_api_hits"))
@@ -327,7 +339,10 @@ def test_purge_button_deletes_at_most_its_limit(client, settings, monkeypatch):
     settings.HOUSEKEEPING_BATCH_SIZE = 1
     for _ in range(3):
         UserAPIHitLog.objects.create(
-            method="GET", api_name="/api/x/", status_code=200, duration_ms=1.0,
+            method="GET",
+            api_name="/api/x/",
+            status_code=200,
+            duration_ms=1.0,
             timestamp=timezone.now() - timedelta(days=40),
         )
     client.force_login(staff_with("ops_admin.purge_api_hits"))

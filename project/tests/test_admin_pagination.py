@@ -9,9 +9,17 @@ pytestmark = pytest.mark.django_db
 
 def make_rows(n, **fields):
     QueuePublishHistory.objects.bulk_create(
-        [QueuePublishHistory(queue_name="q", exchange_name="x", deadletter_queue_name="q_DLQ",
-                             deadletter_exchange_name="x_DLX", message_body_json={}, **fields)
-         for _ in range(n)]
+        [
+            QueuePublishHistory(
+                queue_name="q",
+                exchange_name="x",
+                deadletter_queue_name="q_DLQ",
+                deadletter_exchange_name="x_DLX",
+                message_body_json={},
+                **fields,
+            )
+            for _ in range(n)
+        ]
     )
 
 

@@ -7,9 +7,7 @@ from django.urls import reverse
 
 from users.tests.factories import UserFactory
 
-REGISTERED = sorted(
-    (model._meta.app_label, model._meta.model_name) for model in admin.site._registry
-)
+REGISTERED = sorted((model._meta.app_label, model._meta.model_name) for model in admin.site._registry)
 
 
 @pytest.fixture

@@ -16,9 +16,12 @@ def _patch_user_with_forwarded_for(forwarded_for: str) -> LogEntry:
     staff = UserManagerFactory()
     target = UserFactory()
     response = Client().patch(
-        f"/api/users/{target.pk}/", {"first_name": "Audited"}, content_type="application/json",
+        f"/api/users/{target.pk}/",
+        {"first_name": "Audited"},
+        content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {token_pair_for_user(staff)['access']}",
-        HTTP_X_FORWARDED_FOR=forwarded_for, REMOTE_ADDR="10.0.0.5",
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+        REMOTE_ADDR="10.0.0.5",
     )
     assert response.status_code == 200, response.content
     return LogEntry.objects.get_for_object(target).filter(action=LogEntry.Action.UPDATE).latest("id")

@@ -22,7 +22,8 @@ def run_lifespan(app) -> list[str]:
 
 def test_startup_and_shutdown_are_acknowledged():
     assert run_lifespan(LifespanApplication(None, on_shutdown=[])) == [
-        "lifespan.startup.complete", "lifespan.shutdown.complete",
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
     ]
 
 

@@ -1,10 +1,10 @@
 """The outbox admin: actions, the publish-now button, permissions, payload and history pages."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from auditlog.models import LogEntry
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -96,9 +96,17 @@ def test_actions_write_one_audit_entry_per_changed_row_with_the_actor(support_cl
 
 def test_actions_change_thousands_of_rows_in_one_update(support_client, make_row):
     rows = QueuePublishHistory.objects.bulk_create(
-        [QueuePublishHistory(queue_name="q", exchange_name="x", deadletter_queue_name="q_DLQ",
-                             deadletter_exchange_name="x_DLX", message_body_json={}, status=Status.ERROR)
-         for _ in range(2000)]
+        [
+            QueuePublishHistory(
+                queue_name="q",
+                exchange_name="x",
+                deadletter_queue_name="q_DLQ",
+                deadletter_exchange_name="x_DLX",
+                message_body_json={},
+                status=Status.ERROR,
+            )
+            for _ in range(2000)
+        ]
     )
 
     # "select all N" across pages posts the filter, not thousands of ids

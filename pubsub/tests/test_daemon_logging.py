@@ -12,7 +12,7 @@ def root_handlers():
     root = logging.getLogger()
     before = list(root.handlers)
     yield root
-    for handler in root.handlers[len(before):]:
+    for handler in root.handlers[len(before) :]:
         root.removeHandler(handler)
         handler.close()
 

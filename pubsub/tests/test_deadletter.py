@@ -30,7 +30,9 @@ def publish_dead_letter(rabbit, *, message_id, reason=b"rejected"):
     rabbit.declare()
     headers = {"x-death": [{"reason": reason, "queue": rabbit.route.queue, "count": 1}]}
     channel.basic_publish(
-        rabbit.route.deadletter_exchange, rabbit.route.queue, b"{}",
+        rabbit.route.deadletter_exchange,
+        rabbit.route.queue,
+        b"{}",
         pika.BasicProperties(message_id=message_id, headers=headers),
     )
 
@@ -153,6 +155,7 @@ def test_deadletter_consumer_picks_up_a_route_added_after_it_started(
     reject_everything_in(rabbit, new_route.queue)
 
     try:
+
         def handled():
             consumer.step()
             row.refresh_from_db()

@@ -28,7 +28,9 @@ def dead_letter(rabbit):
         if headers is NO_HEADERS:
             headers = {"x-death": [{"reason": b"rejected", "queue": rabbit.route.queue, "count": 1}]}
         channel.basic_publish(
-            rabbit.route.deadletter_exchange, rabbit.route.queue, body,
+            rabbit.route.deadletter_exchange,
+            rabbit.route.queue,
+            body,
             pika.BasicProperties(message_id=message_id, headers=headers, delivery_mode=2),
         )
 

@@ -74,9 +74,7 @@ def test_queue_msg_to_publish_uses_the_configured_message_ttl(settings):
 
 @pytest.mark.django_db
 def test_queue_msg_to_publish_stores_encoder_types_as_plain_json():
-    row = queue_msg_to_publish(
-        route=ROUTE, body={"on": datetime.date(2001, 2, 3), "fee": decimal.Decimal("1.50")}
-    )
+    row = queue_msg_to_publish(route=ROUTE, body={"on": datetime.date(2001, 2, 3), "fee": decimal.Decimal("1.50")})
 
     row.refresh_from_db()
     assert row.message_body_json == {"on": "2001-02-03", "fee": "1.50"}
@@ -97,7 +95,9 @@ def test_coalesced_enqueue_in_one_transaction_keeps_the_first_type_and_the_newes
     with transaction.atomic():
         for version, message_type in enumerate(["thing.created", "thing.updated", "thing.updated"]):
             outbox_enqueue_coalesced(
-                key="thing:1", route=ROUTE, message_type=message_type,
+                key="thing:1",
+                route=ROUTE,
+                message_type=message_type,
                 build_body=lambda kind, version=version: {"type": kind, "version": version},
             )
 
@@ -122,7 +122,8 @@ def test_coalesced_enqueue_in_separate_transactions_writes_separate_rows():
             outbox_enqueue_coalesced(key="thing:1", route=ROUTE, message_type=message_type, build_body=lambda kind: {})
 
     assert list(QueuePublishHistory.objects.order_by("id").values_list("message_type", flat=True)) == [
-        "thing.created", "thing.updated",
+        "thing.created",
+        "thing.updated",
     ]
 
 

@@ -15,7 +15,10 @@ pytestmark = pytest.mark.django_db
 def finished_task(*, days_ago: float, failed: bool = False) -> CompletedTask:
     run_at = timezone.now() - timedelta(days=days_ago)
     return CompletedTask.objects.create(
-        task_name="some.task", task_params="[[], {}]", task_hash="x" * 40, run_at=run_at,
+        task_name="some.task",
+        task_params="[[], {}]",
+        task_hash="x" * 40,
+        run_at=run_at,
         failed_at=run_at if failed else None,
     )
 
@@ -37,7 +40,11 @@ def test_heartbeat_updates_the_same_row_each_time():
 
 def test_purge_deletes_finished_task_records_older_than_the_retention(settings):
     settings.COMPLETED_TASK_RETENTION_DAYS = 14
-    old, old_failure, recent = finished_task(days_ago=15), finished_task(days_ago=20, failed=True), finished_task(days_ago=1)
+    old, old_failure, recent = (
+        finished_task(days_ago=15),
+        finished_task(days_ago=20, failed=True),
+        finished_task(days_ago=1),
+    )
 
     purge_completed_tasks.now()
 

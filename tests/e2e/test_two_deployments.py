@@ -68,9 +68,7 @@ def relay_and_consume(a, b) -> tuple[int, int]:
 
 
 def users_in_b(b, *usernames: str) -> dict[str, dict]:
-    rows = b.query(
-        f"SELECT * FROM users_user WHERE username IN ({', '.join(['%s'] * len(usernames))})", usernames
-    )
+    rows = b.query(f"SELECT * FROM users_user WHERE username IN ({', '.join(['%s'] * len(usernames))})", usernames)
     assert sorted(row["username"] for row in rows) == sorted(usernames), "each user exactly once in B"
     return {row["username"]: row for row in rows}
 
@@ -81,12 +79,21 @@ def outbox_message_ids(route) -> list[uuid.UUID]:
 
 def test_users_created_and_updated_through_a_api_arrive_in_b(deployment_a, deployment_b, staff_api):
     ada = api_create_user(
-        staff_api, username=f"{deployment_a.name}-ada", email="ada@a.example", first_name="Ada",
-        last_name="Byron", phone_no="+44 20 7946 0000", course="Mathematics",
+        staff_api,
+        username=f"{deployment_a.name}-ada",
+        email="ada@a.example",
+        first_name="Ada",
+        last_name="Byron",
+        phone_no="+44 20 7946 0000",
+        course="Mathematics",
     )
     grace = api_create_user(
-        staff_api, username=f"{deployment_a.name}-grace", email="grace@a.example", first_name="Grace",
-        last_name="Hopper", course="Physics",
+        staff_api,
+        username=f"{deployment_a.name}-grace",
+        email="grace@a.example",
+        first_name="Grace",
+        last_name="Hopper",
+        course="Physics",
     )
     api_update_user(
         staff_api, ada["id"], last_name="Lovelace", email="lovelace@a.example", semester="2", dob="1815-12-10"
@@ -109,7 +116,9 @@ def test_users_created_and_updated_through_a_api_arrive_in_b(deployment_a, deplo
     assert mirrored[ada["username"]]["last_name"] == "Lovelace"
     assert str(mirrored[ada["username"]]["dob"]) == "1815-12-10"
     login = run_command(
-        "shell", "-c", AUTHENTICATE_IN_B,
+        "shell",
+        "-c",
+        AUTHENTICATE_IN_B,
         env=deployment_b.env(CHECK_USERNAME=ada["username"], CHECK_PASSWORD=PASSWORD),
     )
     assert f"authenticated as {ada['username']}" in login
@@ -125,9 +134,7 @@ def test_a_create_of_a_username_taken_in_b_is_logged_as_a_conflict_in_b(deployme
 
     relay_and_consume(deployment_a, deployment_b)
 
-    conflicts = deployment_b.query(
-        "SELECT * FROM users_conflictingusersynclog WHERE message_id = %s", [message_id.hex]
-    )
+    conflicts = deployment_b.query("SELECT * FROM users_conflictingusersynclog WHERE message_id = %s", [message_id.hex])
     assert len(conflicts) == 1
     assert conflicts[0]["message_type"] == "user.created"
     assert conflicts[0]["source"] == deployment_a.name

@@ -29,12 +29,15 @@ def test_relay_delivers_every_row_when_the_broker_connection_is_cut_mid_batch(
         "producer_service", env=relay_env(RABBITMQ_URL=broker_proxy.via(rabbit.url), OUTBOX_LEASE_SECS=60)
     )
     wait_until(
-        all_cut.is_set, timeout=60, watch=[relay],
+        all_cut.is_set,
+        timeout=60,
+        watch=[relay],
         message=lambda: f"{len(CUT_AT_PUBLISHES)} cuts (have {broker_proxy.cuts})",
     )
     wait_until(
         lambda: outbox_published(route=rabbit.route) == ROWS,
-        timeout=30, watch=[relay],
+        timeout=30,
+        watch=[relay],
         message=lambda: f"every row published ({outbox_progress(route=rabbit.route)})",
     )
     assert relay.stop() == 0, relay.output()

@@ -20,20 +20,24 @@ def published_by(output: str) -> int:
 
 def test_two_relays_at_once_publish_every_row_once(rabbit, relay_env, daemons, figures):
     # leases long enough that only SKIP LOCKED keeps the relays apart, never a lease running out
-    relays = [
-        daemons.start("producer_service", env=relay_env(OUTBOX_LEASE_SECS=60), label=f"relay{n}") for n in (1, 2)
-    ]
+    relays = [daemons.start("producer_service", env=relay_env(OUTBOX_LEASE_SECS=60), label=f"relay{n}") for n in (1, 2)]
     # both idle-polling before there is work, so both get a share of it
     wait_until(
-        lambda: WorkerHeartbeat.objects.filter(
-            name="producer_service", pid__in=[relay.pid for relay in relays], state="running"
-        ).count() == 2,
-        timeout=30, watch=relays, message="both relays running",
+        lambda: (
+            WorkerHeartbeat.objects.filter(
+                name="producer_service", pid__in=[relay.pid for relay in relays], state="running"
+            ).count()
+            == 2
+        ),
+        timeout=30,
+        watch=relays,
+        message="both relays running",
     )
     expected = outbox_seed(route=rabbit.route, count=ROWS)
     wait_until(
         lambda: outbox_published(route=rabbit.route) == ROWS,
-        timeout=60, watch=relays,
+        timeout=60,
+        watch=relays,
         message=lambda: f"every row published ({outbox_progress(route=rabbit.route)})",
     )
     for relay in relays:

@@ -33,7 +33,9 @@ def test_consumer_cut_repeatedly_applies_each_message_exactly_once(
         return inbox_count(deployment_b, source=deployment_a.name)
 
     wait_until(
-        lambda: all_cut.is_set() and applied() == len(message_ids), timeout=120, watch=[consumer],
+        lambda: all_cut.is_set() and applied() == len(message_ids),
+        timeout=120,
+        watch=[consumer],
         message=lambda: (
             f"{len(CUT_AT_ACKS)} cuts (have {broker_proxy.cuts}) and {len(message_ids)} messages in B's inbox "
             f"(have {applied()})"

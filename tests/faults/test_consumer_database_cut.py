@@ -34,7 +34,9 @@ def test_consumer_connection_lost_as_a_batch_commits_applies_each_message_exactl
         return inbox_count(deployment_b, source=deployment_a.name)
 
     wait_until(
-        lambda: applied() == len(message_ids), timeout=60, watch=[consumer],
+        lambda: applied() == len(message_ids),
+        timeout=60,
+        watch=[consumer],
         message=lambda: f"{len(message_ids)} messages in B's inbox (have {applied()})",
     )
     assert consumer.stop() == 0, consumer.output()

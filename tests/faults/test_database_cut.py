@@ -23,9 +23,7 @@ def test_relay_reconnects_to_the_database_after_a_cut_and_finishes(
 ):
     expected = outbox_seed(route=rabbit.route, count=ROWS)
     fired = database_proxy.cut_after(UPSTREAM, MYSQL_SKIP_LOCKED, nth=CUT_AT_CLAIMS[0], refuse_secs=REFUSE_SECS)
-    relay = daemons.start(
-        "producer_service", env=relay_env(DATABASE_URL=database_proxy.via(deployment_a.database_url))
-    )
+    relay = daemons.start("producer_service", env=relay_env(DATABASE_URL=database_proxy.via(deployment_a.database_url)))
     for claims_later in (*CUT_AT_CLAIMS[1:], None):
         wait_until(fired.is_set, timeout=30, watch=[relay], message="a claim cut at the database")
         if claims_later:
@@ -33,7 +31,8 @@ def test_relay_reconnects_to_the_database_after_a_cut_and_finishes(
             fired = database_proxy.cut_after(UPSTREAM, MYSQL_SKIP_LOCKED, nth=claims_later, refuse_secs=REFUSE_SECS)
     wait_until(
         lambda: outbox_published(route=rabbit.route) == ROWS,
-        timeout=60, watch=[relay],
+        timeout=60,
+        watch=[relay],
         message=lambda: f"every row published ({outbox_progress(route=rabbit.route)})",
     )
     assert relay.stop() == 0, relay.output()

@@ -33,11 +33,17 @@ def test_relay_killed_mid_batch_and_restarted_delivers_every_row(
     # every batch in flight is written whole before the relay waits for its confirms
     whole_batches = -(-FREEZE_AT_PUBLISH // BATCH_SIZE) * BATCH_SIZE
     wait_until(
-        lambda: broker_tap.count(UPSTREAM, Basic.Publish) >= whole_batches, timeout=10, watch=[doomed],
+        lambda: broker_tap.count(UPSTREAM, Basic.Publish) >= whole_batches,
+        timeout=10,
+        watch=[doomed],
         message=lambda: f"{whole_batches} publishes on the wire (have {broker_tap.count(UPSTREAM, Basic.Publish)})",
     )
-    wait_until(lambda: outbox_leased_by(route=rabbit.route, pid=doomed.pid), timeout=10, watch=[doomed],
-               message="the doomed relay holding a leased batch")
+    wait_until(
+        lambda: outbox_leased_by(route=rabbit.route, pid=doomed.pid),
+        timeout=10,
+        watch=[doomed],
+        message="the doomed relay holding a leased batch",
+    )
     doomed.kill()
     leased_at_death = outbox_leased_by(route=rabbit.route, pid=doomed.pid)
     published_at_death = outbox_published(route=rabbit.route)
@@ -47,7 +53,8 @@ def test_relay_killed_mid_batch_and_restarted_delivers_every_row(
     successor = daemons.start("producer_service", env=relay_env(), label="successor")
     wait_until(
         lambda: outbox_published(route=rabbit.route) == ROWS,
-        timeout=60, watch=[successor],
+        timeout=60,
+        watch=[successor],
         message=lambda: f"every row published ({outbox_progress(route=rabbit.route)})",
     )
     assert successor.stop() == 0, successor.output()

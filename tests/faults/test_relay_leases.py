@@ -5,8 +5,7 @@ database's does."""
 
 import re
 import time
-from datetime import timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, timedelta
 from functools import partial
 
 import pytest
@@ -51,7 +50,8 @@ def test_relay_resumes_promptly_when_its_connection_drops_as_a_claim_commits(
     try:
         wait_until(
             lambda: outbox_published(route=rabbit.route) == ROWS,
-            timeout=RESUME_WITHIN_SECS, watch=[relay],
+            timeout=RESUME_WITHIN_SECS,
+            watch=[relay],
             message=lambda: (
                 f"every row published within {RESUME_WITHIN_SECS}s of the cut (the lease is "
                 f"{PRODUCTION_LEASE_SECS} s): {outbox_progress(route=rabbit.route)}, of which leased to "
@@ -77,7 +77,7 @@ CLOCK_OFFSET = "10m"  # 600 s
 def database_now():
     with connection.cursor() as cursor:
         cursor.execute("SELECT UTC_TIMESTAMP(6)")
-        return cursor.fetchone()[0].replace(tzinfo=dt_timezone.utc)
+        return cursor.fetchone()[0].replace(tzinfo=UTC)
 
 
 def published_by(relay) -> int:
@@ -101,22 +101,31 @@ def held_past_its_lease(*, rabbit, broker_proxy, broker_tap, daemons, figures, h
 
     wait_until(
         lambda: outbox_published(route=rabbit.route) + leased_by_held() == HELD_ROWS,
-        timeout=60, watch=[held, other],
-        message=lambda: f"the rest published by the other relay ({outbox_progress(route=rabbit.route)}, "
-        f"leased by the held one: {leased_by_held()})",
+        timeout=60,
+        watch=[held, other],
+        message=lambda: (
+            f"the rest published by the other relay ({outbox_progress(route=rabbit.route)}, "
+            f"leased by the held one: {leased_by_held()})"
+        ),
     )
     leased = QueuePublishHistory.objects.filter(queue_name=rabbit.route.queue, claimed_by__endswith=f":{held.pid}")
     rows_held = leased.count()
     assert rows_held > 0, "the held relay holds no rows: the other relay took them, or it never claimed"
     lease_end = leased.aggregate(Max("claimed_until"))["claimed_until__max"]
-    wait_until(lambda: database_now() > lease_end + timedelta(seconds=1), timeout=30, watch=[held, other],
-               message="the held relay's leases of then running out on the database's clock")
+    wait_until(
+        lambda: database_now() > lease_end + timedelta(seconds=1),
+        timeout=30,
+        watch=[held, other],
+        message="the held relay's leases of then running out on the database's clock",
+    )
     still_held = leased_by_held()
     renewed = leased.filter(claimed_until__gt=lease_end).count()
     broker_proxy.thaw()
 
     wait_until(
-        lambda: outbox_published(route=rabbit.route) == HELD_ROWS, timeout=60, watch=[held, other],
+        lambda: outbox_published(route=rabbit.route) == HELD_ROWS,
+        timeout=60,
+        watch=[held, other],
         message=lambda: f"every row published ({outbox_progress(route=rabbit.route)})",
     )
     for relay in (held, other):
@@ -147,8 +156,13 @@ def test_a_batch_held_past_its_lease_by_a_slow_broker_is_published_and_marked_on
     rabbit, relay_env, broker_proxy, broker_tap, daemons, figures
 ):
     held_past_its_lease(
-        rabbit=rabbit, broker_proxy=broker_proxy, broker_tap=broker_tap, daemons=daemons, figures=figures,
-        held_env=relay_env, other_env=relay_env,
+        rabbit=rabbit,
+        broker_proxy=broker_proxy,
+        broker_tap=broker_tap,
+        daemons=daemons,
+        figures=figures,
+        held_env=relay_env,
+        other_env=relay_env,
     )
 
 
@@ -165,8 +179,13 @@ def test_a_relay_whose_clock_is_off_takes_no_lease_of_a_correct_relay(
     run out to the others when it is 10 minutes behind. Neither matters on the database's clock."""
     skewed_env = partial(relay_env, **faketime_env(f"{sign}{CLOCK_OFFSET}"))
     _, skewed = held_past_its_lease(
-        rabbit=rabbit, broker_proxy=broker_proxy, broker_tap=broker_tap, daemons=daemons, figures=figures,
-        held_env=relay_env, other_env=skewed_env,
+        rabbit=rabbit,
+        broker_proxy=broker_proxy,
+        broker_tap=broker_tap,
+        daemons=daemons,
+        figures=figures,
+        held_env=relay_env,
+        other_env=skewed_env,
     )
     assert_wall_clock_off(skewed, by_secs=int(f"{sign}600"))
 
@@ -177,7 +196,12 @@ def test_a_correct_relay_takes_no_lease_of_a_relay_whose_clock_is_off(
 ):
     skewed_env = partial(relay_env, **faketime_env(f"{sign}{CLOCK_OFFSET}"))
     skewed, _ = held_past_its_lease(
-        rabbit=rabbit, broker_proxy=broker_proxy, broker_tap=broker_tap, daemons=daemons, figures=figures,
-        held_env=skewed_env, other_env=relay_env,
+        rabbit=rabbit,
+        broker_proxy=broker_proxy,
+        broker_tap=broker_tap,
+        daemons=daemons,
+        figures=figures,
+        held_env=skewed_env,
+        other_env=relay_env,
     )
     assert_wall_clock_off(skewed, by_secs=int(f"{sign}600"))

@@ -96,7 +96,7 @@ anonymous_schema = load_schema(
             "include-operation-id": operations_needing_credentials(RAW_SCHEMA),
             "phases": {"coverage": {"enabled": False}},
         }
-    ]
+    ],
 )
 
 FUZZ_SETTINGS = settings(

@@ -51,7 +51,8 @@ ADMIN_PAGES = {
     "/admin/password_change/done/": {"GET": ANY_STAFF, "POST": GET_ONLY},
     # answers whoever may view the users (the usernames it returns)
     "/admin/autocomplete/?app_label=users&model_name=user&field_name=class_teacher&term=a": {
-        "GET": VIEWERS, "POST": GET_ONLY,
+        "GET": VIEWERS,
+        "POST": GET_ONLY,
     },
     "/admin/jsi18n/": {"GET": ANY_STAFF, "POST": GET_ONLY},
     # no model has get_absolute_url
@@ -90,7 +91,8 @@ ADMIN_PAGES = {
     "/admin/users/conflictingusersynclog/": {"GET": VIEWERS, "POST": VIEWERS},
     "/admin/users/conflictingusersynclog/add/": {"GET": NOBODY, "POST": NOBODY},
     "/admin/users/conflictingusersynclog/{users.conflictingusersynclog}/": {
-        "GET": TO_CHANGE_PAGE, "POST": TO_CHANGE_PAGE,
+        "GET": TO_CHANGE_PAGE,
+        "POST": TO_CHANGE_PAGE,
     },
     "/admin/users/conflictingusersynclog/{users.conflictingusersynclog}/change/": {"GET": VIEWERS, "POST": NOBODY},
     "/admin/users/conflictingusersynclog/{users.conflictingusersynclog}/delete/": {"GET": NOBODY, "POST": NOBODY},
@@ -109,7 +111,8 @@ ADMIN_PAGES = {
     "/admin/pubsub/queuepublishhistory/publish-now/": {"GET": POST_ONLY, "POST": SUPPORT_UP_DONE},
     "/admin/pubsub/queuepublishhistory/add/": {"GET": NOBODY, "POST": NOBODY},
     "/admin/pubsub/queuepublishhistory/{pubsub.queuepublishhistory}/": {
-        "GET": TO_CHANGE_PAGE, "POST": TO_CHANGE_PAGE,
+        "GET": TO_CHANGE_PAGE,
+        "POST": TO_CHANGE_PAGE,
     },
     "/admin/pubsub/queuepublishhistory/{pubsub.queuepublishhistory}/change/": {"GET": VIEWERS, "POST": NOBODY},
     "/admin/pubsub/queuepublishhistory/{pubsub.queuepublishhistory}/delete/": {"GET": NOBODY, "POST": NOBODY},
@@ -137,41 +140,51 @@ ADMIN_PAGES = {
     "/admin/background_task/completedtask/": {"GET": VIEWERS, "POST": VIEWERS},
     "/admin/background_task/completedtask/add/": {"GET": NOBODY, "POST": NOBODY},
     "/admin/background_task/completedtask/{background_task.completedtask}/": {
-        "GET": TO_CHANGE_PAGE, "POST": TO_CHANGE_PAGE,
+        "GET": TO_CHANGE_PAGE,
+        "POST": TO_CHANGE_PAGE,
     },
     "/admin/background_task/completedtask/{background_task.completedtask}/change/": {"GET": VIEWERS, "POST": NOBODY},
     "/admin/background_task/completedtask/{background_task.completedtask}/delete/": {"GET": NOBODY, "POST": NOBODY},
     "/admin/background_task/completedtask/{background_task.completedtask}/history/": {
-        "GET": VIEWERS, "POST": VIEWERS,
+        "GET": VIEWERS,
+        "POST": VIEWERS,
     },
     "/admin/token_blacklist/outstandingtoken/": {"GET": VIEWERS, "POST": VIEWERS},
     "/admin/token_blacklist/outstandingtoken/flush-expired/": {"GET": POST_ONLY, "POST": OPS_UP_DONE},
     "/admin/token_blacklist/outstandingtoken/add/": {"GET": NOBODY, "POST": NOBODY},
     "/admin/token_blacklist/outstandingtoken/{token_blacklist.outstandingtoken}/": {
-        "GET": TO_CHANGE_PAGE, "POST": TO_CHANGE_PAGE,
+        "GET": TO_CHANGE_PAGE,
+        "POST": TO_CHANGE_PAGE,
     },
     "/admin/token_blacklist/outstandingtoken/{token_blacklist.outstandingtoken}/change/": {
-        "GET": VIEWERS, "POST": NOBODY,
+        "GET": VIEWERS,
+        "POST": NOBODY,
     },
     "/admin/token_blacklist/outstandingtoken/{token_blacklist.outstandingtoken}/delete/": {
-        "GET": NOBODY, "POST": NOBODY,
+        "GET": NOBODY,
+        "POST": NOBODY,
     },
     "/admin/token_blacklist/outstandingtoken/{token_blacklist.outstandingtoken}/history/": {
-        "GET": VIEWERS, "POST": VIEWERS,
+        "GET": VIEWERS,
+        "POST": VIEWERS,
     },
     "/admin/token_blacklist/blacklistedtoken/": {"GET": VIEWERS, "POST": VIEWERS},
     "/admin/token_blacklist/blacklistedtoken/add/": {"GET": NOBODY, "POST": NOBODY},
     "/admin/token_blacklist/blacklistedtoken/{token_blacklist.blacklistedtoken}/": {
-        "GET": TO_CHANGE_PAGE, "POST": TO_CHANGE_PAGE,
+        "GET": TO_CHANGE_PAGE,
+        "POST": TO_CHANGE_PAGE,
     },
     "/admin/token_blacklist/blacklistedtoken/{token_blacklist.blacklistedtoken}/change/": {
-        "GET": VIEWERS, "POST": NOBODY,
+        "GET": VIEWERS,
+        "POST": NOBODY,
     },
     "/admin/token_blacklist/blacklistedtoken/{token_blacklist.blacklistedtoken}/delete/": {
-        "GET": NOBODY, "POST": NOBODY,
+        "GET": NOBODY,
+        "POST": NOBODY,
     },
     "/admin/token_blacklist/blacklistedtoken/{token_blacklist.blacklistedtoken}/history/": {
-        "GET": VIEWERS, "POST": VIEWERS,
+        "GET": VIEWERS,
+        "POST": VIEWERS,
     },
     # groups carry privileges: superusers only
     "/admin/auth/group/": {"GET": SUPERUSERS, "POST": SUPERUSERS},

@@ -20,8 +20,12 @@ from tests.security.access_table import ANONYMOUS, API_ADMIN, AUDITOR, OPS, STAF
 from tests.security.walk import KindClient
 from users.models import ConflictingUserSyncLog, UserAPIHitLog, UserImportJob
 from users.tests.factories import (
-    AdminTypeUserFactory, StaffUserFactory, SuperuserFactory, UserFactory,
+    AdminTypeUserFactory,
+    StaffUserFactory,
+    SuperuserFactory,
+    UserFactory,
 )
+
 
 @pytest.fixture(autouse=True)
 def _broker_down_and_fresh_throttles(settings):
@@ -62,29 +66,48 @@ def objects(people):
     QueuePublishHistory.objects.update(status=QueuePublishHistory.Status.PUBLISHED, next_attempt_at=None)
     outbox_row = QueuePublishHistory.objects.order_by("id").last()
     QueuePublishHistory.objects.filter(pk=outbox_row.pk).update(
-        status=QueuePublishHistory.Status.ERROR, error_msg="broker said no", attempts=9,
+        status=QueuePublishHistory.Status.ERROR,
+        error_msg="broker said no",
+        attempts=9,
         next_attempt_at=now + timedelta(days=1),
     )
     return {
         "users.user": target,
         "users.userimportjob": UserImportJob.objects.create(
-            file_name="people.csv", file_format="csv", status=UserImportJob.Status.DONE, total=1, processed=1,
+            file_name="people.csv",
+            file_format="csv",
+            status=UserImportJob.Status.DONE,
+            total=1,
+            processed=1,
             created_by=people[SUPERUSER],
         ),
         "users.conflictingusersynclog": ConflictingUserSyncLog.objects.create(
-            message_type="user.updated", source="other", raw_body="not json", reason="stale version 3",
+            message_type="user.updated",
+            source="other",
+            raw_body="not json",
+            reason="stale version 3",
         ),
         "users.userapihitlog": UserAPIHitLog.objects.create(
-            method="GET", api_name="/api/users/", status_code=200, duration_ms=3.0, timestamp=now,
+            method="GET",
+            api_name="/api/users/",
+            status_code=200,
+            duration_ms=3.0,
+            timestamp=now,
         ),
         "pubsub.queuepublishhistory": outbox_row,
         "pubsub.workerheartbeat": WorkerHeartbeat.objects.create(name="producer_service", host="h", pid=1),
         "auditlog.logentry": LogEntry.objects.get_for_object(target).first(),
         "background_task.task": Task.objects.create(
-            task_name="ops.tasks.nothing", task_params="[[], {}]", task_hash="0" * 40, run_at=now + timedelta(days=1),
+            task_name="ops.tasks.nothing",
+            task_params="[[], {}]",
+            task_hash="0" * 40,
+            run_at=now + timedelta(days=1),
         ),
         "background_task.completedtask": CompletedTask.objects.create(
-            task_name="ops.tasks.nothing", task_params="[[], {}]", task_hash="0" * 40, run_at=now,
+            task_name="ops.tasks.nothing",
+            task_params="[[], {}]",
+            task_hash="0" * 40,
+            run_at=now,
         ),
         "token_blacklist.outstandingtoken": outstanding,
         "token_blacklist.blacklistedtoken": BlacklistedToken.objects.create(token=blacklisted),
@@ -95,11 +118,19 @@ def objects(people):
 
 
 def lockout_objects() -> dict:
-    seen = {"user_agent": "curl/8", "ip_address": "203.0.113.7", "username": "mallory", "http_accept": "*/*",
-            "path_info": "/admin/login/"}
+    seen = {
+        "user_agent": "curl/8",
+        "ip_address": "203.0.113.7",
+        "username": "mallory",
+        "http_accept": "*/*",
+        "path_info": "/admin/login/",
+    }
     return {
         "axes.accessattempt": AccessAttempt.objects.create(
-            **seen, get_data="", post_data="username=mallory", failures_since_start=5,
+            **seen,
+            get_data="",
+            post_data="username=mallory",
+            failures_since_start=5,
         ),
         "axes.accesslog": AccessLog.objects.create(**seen),
         "axes.accessfailurelog": AccessFailureLog.objects.create(**seen, locked_out=True),

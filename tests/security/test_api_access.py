@@ -26,9 +26,11 @@ BODIES = {
 def allowed_methods(pattern) -> set[str]:
     """The methods a DRF route serves: its viewset actions, or its view's handlers; OPTIONS too."""
     view = pattern.callback
-    handlers = set(view.actions) if getattr(view, "actions", None) else {
-        method for method in view.cls.http_method_names if hasattr(view.cls, method)
-    }
+    handlers = (
+        set(view.actions)
+        if getattr(view, "actions", None)
+        else {method for method in view.cls.http_method_names if hasattr(view.cls, method)}
+    )
     return {method.upper() for method in handlers & set(view.cls.http_method_names) - {"head"}} | {"OPTIONS"}
 
 

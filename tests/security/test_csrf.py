@@ -45,8 +45,9 @@ def test_the_api_ignores_an_admin_session(browser_of, people):
     browser = browser_of(SUPERUSER)
     before = database_snapshot()
 
-    created = browser.post("/api/users/", {"username": "via-session", "email": "s@example.com"},
-                           content_type="application/json")
+    created = browser.post(
+        "/api/users/", {"username": "via-session", "email": "s@example.com"}, content_type="application/json"
+    )
     revoked = browser.post("/api/auth/logout-all/")
 
     assert (created.status_code, revoked.status_code) == (401, 401)

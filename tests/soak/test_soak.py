@@ -100,14 +100,14 @@ def test_soak_api_relays_and_consumers_under_broker_cuts(
         return outbox.exclude(status=QueuePublishHistory.Status.PUBLISHED).count()
 
     def applied() -> int:
-        return deployment_b.scalar(
-            "SELECT COUNT(*) FROM users_usersyncinbox WHERE source = %s", [deployment_a.name]
-        )
+        return deployment_b.scalar("SELECT COUNT(*) FROM users_usersyncinbox WHERE source = %s", [deployment_a.name])
 
     drain_started = time.monotonic()
     wait_until(
         lambda: unpublished() == 0 and applied() == len(message_ids),
-        timeout=DRAIN_TIMEOUT_SECS, interval=0.5, watch=workers,
+        timeout=DRAIN_TIMEOUT_SECS,
+        interval=0.5,
+        watch=workers,
         message=lambda: f"{unpublished()} rows unpublished, {applied()}/{len(message_ids)} applied in B",
     )
     drain_secs = time.monotonic() - drain_started

@@ -31,9 +31,23 @@ class ApiServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "project.asgi:application",
-                 "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
-                cwd=PROJECT_DIR, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "project.asgi:application",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=PROJECT_DIR,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         wait_until(self._healthy, timeout=60, interval=0.2, message=self._state)
         return self
@@ -61,8 +75,15 @@ class ApiServer:
     def connection(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
 
-    def request(self, method: str, path: str, body: dict | None = None, *, token: str | None = None,
-                connection: http.client.HTTPConnection | None = None) -> tuple[int, dict | None]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        *,
+        token: str | None = None,
+        connection: http.client.HTTPConnection | None = None,
+    ) -> tuple[int, dict | None]:
         own = connection is None
         connection = connection or self.connection()
         headers = {"Accept": "application/json"}
@@ -122,10 +143,19 @@ class ApiClientThread(threading.Thread):
             while not self.stopped.is_set():
                 n += 1
                 username = f"{self.prefix}-{n:05d}"
-                created = self._call(connection, "POST", "/api/users/", {
-                    "username": username, "password": self.password, "email": f"{username}@a.example",
-                    "first_name": "v1", "course": "Soak",
-                }, 201)
+                created = self._call(
+                    connection,
+                    "POST",
+                    "/api/users/",
+                    {
+                        "username": username,
+                        "password": self.password,
+                        "email": f"{username}@a.example",
+                        "first_name": "v1",
+                        "course": "Soak",
+                    },
+                    201,
+                )
                 if created is None:
                     connection.close()
                     connection = self.server.connection()

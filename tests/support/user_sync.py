@@ -10,9 +10,7 @@ from users.models import User
 def users_created_and_updated(*, deployment, route, count: int) -> tuple[list[User], set[uuid.UUID]]:
     """Create `count` users in A, then update each (its own transaction, so its own message),
     and relay them to the queue: 2 messages per user. Returns the users and the message_ids."""
-    users = [
-        User.objects.create_user(username=f"{deployment.name}-u{n:03d}", first_name="v1") for n in range(count)
-    ]
+    users = [User.objects.create_user(username=f"{deployment.name}-u{n:03d}", first_name="v1") for n in range(count)]
     for user in users:
         user.first_name = "v2"
         user.save()

@@ -18,23 +18,48 @@ class UserPrimaryKeyField(serializers.PrimaryKeyRelatedField):
 class UserSerializer(serializers.ModelSerializer):
     """The user as staff see it. Privilege flags are writable by superusers only."""
 
-    password = serializers.CharField(
-        write_only=True, required=False, max_length=128, style={"input_type": "password"}
-    )
-    class_teacher = UserPrimaryKeyField(
-        queryset=User.objects.filter(is_deleted=False), required=False, allow_null=True
-    )
+    password = serializers.CharField(write_only=True, required=False, max_length=128, style={"input_type": "password"})
+    class_teacher = UserPrimaryKeyField(queryset=User.objects.filter(is_deleted=False), required=False, allow_null=True)
 
     class Meta:
         model = User
         fields = [
-            "id", "username", "user_code", "first_name", "middle_name", "last_name", "email",
-            "user_type", "is_active", "is_staff", "is_superuser", "gender", "phone_no", "dob",
-            "nationality", "address", "class_teacher", "session", "semester", "stream", "course",
-            "profile_img", "is_deleted", "registered_on", "updated_at", "last_login", "password",
+            "id",
+            "username",
+            "user_code",
+            "first_name",
+            "middle_name",
+            "last_name",
+            "email",
+            "user_type",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "gender",
+            "phone_no",
+            "dob",
+            "nationality",
+            "address",
+            "class_teacher",
+            "session",
+            "semester",
+            "stream",
+            "course",
+            "profile_img",
+            "is_deleted",
+            "registered_on",
+            "updated_at",
+            "last_login",
+            "password",
         ]
         read_only_fields = [
-            "id", "user_code", "profile_img", "is_deleted", "registered_on", "updated_at", "last_login",
+            "id",
+            "user_code",
+            "profile_img",
+            "is_deleted",
+            "registered_on",
+            "updated_at",
+            "last_login",
         ]
 
     def get_fields(self):
@@ -52,13 +77,47 @@ class MeSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = [
-            "id", "username", "user_code", "first_name", "middle_name", "last_name", "email",
-            "user_type", "is_active", "is_staff", "is_superuser", "gender", "phone_no", "dob",
-            "nationality", "address", "class_teacher", "session", "semester", "stream", "course",
-            "profile_img", "registered_on", "updated_at", "last_login",
+            "id",
+            "username",
+            "user_code",
+            "first_name",
+            "middle_name",
+            "last_name",
+            "email",
+            "user_type",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "gender",
+            "phone_no",
+            "dob",
+            "nationality",
+            "address",
+            "class_teacher",
+            "session",
+            "semester",
+            "stream",
+            "course",
+            "profile_img",
+            "registered_on",
+            "updated_at",
+            "last_login",
         ]
         read_only_fields = [
-            "id", "username", "user_code", "user_type", "is_active", "is_staff", "is_superuser",
-            "class_teacher", "session", "semester", "stream", "course", "profile_img",
-            "registered_on", "updated_at", "last_login",
+            "id",
+            "username",
+            "user_code",
+            "user_type",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "class_teacher",
+            "session",
+            "semester",
+            "stream",
+            "course",
+            "profile_img",
+            "registered_on",
+            "updated_at",
+            "last_login",
         ]

@@ -41,6 +41,9 @@ class UserManagerFactory(StaffUserFactory):
             return
         from django.contrib.auth.models import Permission
 
-        self.user_permissions.add(*Permission.objects.filter(
-            content_type__app_label="users", codename__in=["view_user", "add_user", "change_user", "delete_user"],
-        ))
+        self.user_permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label="users",
+                codename__in=["view_user", "add_user", "change_user", "delete_user"],
+            )
+        )

@@ -25,17 +25,23 @@ def staff_with(*codenames):
 
 @pytest.fixture
 def support(client):
-    client.force_login(staff_with(
-        "view_conflictingusersynclog", "apply_conflictingusersynclog", "resolve_conflictingusersynclog"
-    ))
+    client.force_login(
+        staff_with("view_conflictingusersynclog", "apply_conflictingusersynclog", "resolve_conflictingusersynclog")
+    )
     return client
 
 
 def conflict_for_taken_username(username="taken"):
     """A user.created message that conflicted because `username` was already used here."""
     squatter = UserFactory(username=username)
-    body = json.dumps({"type": "user.created", "source": "other", "source_id": 7,
-                       "user": {"username": username, "email": f"{username}@other.example"}})
+    body = json.dumps(
+        {
+            "type": "user.created",
+            "source": "other",
+            "source_id": 7,
+            "user": {"username": username, "email": f"{username}@other.example"},
+        }
+    )
     message = sync_message_decode(body=body.encode(), message_id=uuid.uuid4(), headers={"x-outbox-id": 3})
     user_sync_apply(message=message)
     return ConflictingUserSyncLog.objects.get(), squatter
@@ -92,8 +98,9 @@ def test_conflict_page_pretty_prints_the_raw_body(support):
 
 
 def hit(status_code, path="/api/users/", method="GET"):
-    return UserAPIHitLog.objects.create(method=method, api_name=path, status_code=status_code, duration_ms=1.0,
-                                        timestamp=timezone.now())
+    return UserAPIHitLog.objects.create(
+        method=method, api_name=path, status_code=status_code, duration_ms=1.0, timestamp=timezone.now()
+    )
 
 
 @pytest.fixture
@@ -114,9 +121,15 @@ def test_status_class_filter_lists_that_class_only(auditor):
 def test_hits_are_exported_with_view_permission_only(auditor):
     hit(500, "/api/broken/")
 
-    response = auditor.post(reverse("admin:users_userapihitlog_export"), {
-        "format": "0", "resource": "0", "userapihitlogresource_api_name": "on", "userapihitlogresource_status_code": "on",
-    })
+    response = auditor.post(
+        reverse("admin:users_userapihitlog_export"),
+        {
+            "format": "0",
+            "resource": "0",
+            "userapihitlogresource_api_name": "on",
+            "userapihitlogresource_status_code": "on",
+        },
+    )
 
     assert response.status_code == 200
     assert "/api/broken/" in response.content.decode()
@@ -124,6 +137,7 @@ def test_hits_are_exported_with_view_permission_only(auditor):
 
 def test_hits_admin_never_counts_the_whole_table():
     from django.contrib import admin
+
     from project.admin_pagination import EstimatedCountPaginator
 
     model_admin = admin.site._registry[UserAPIHitLog]

@@ -1,7 +1,6 @@
 """Importing users from CSV/XLSX through the admin: preview, then confirm (which queues a job,
 run here at once)."""
 
-import io
 
 import pytest
 import tablib
@@ -93,11 +92,14 @@ def test_xlsx_import_works(importer):
     assert User.objects.filter(username="from-xlsx").exists()
 
 
-@pytest.mark.parametrize(("bad_row", "field"), [
-    (row("weak", password="123"), "password"),
-    (row("typo", user_type="wizard"), "user_type"),
-    (row("taken"), "username"),
-])
+@pytest.mark.parametrize(
+    ("bad_row", "field"),
+    [
+        (row("weak", password="123"), "password"),
+        (row("typo", user_type="wizard"), "user_type"),
+        (row("taken"), "username"),
+    ],
+)
 def test_invalid_row_is_reported_and_nothing_can_be_confirmed(importer, bad_row, field):
     UserFactory(username="taken")
 

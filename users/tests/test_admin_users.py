@@ -62,10 +62,19 @@ def test_staff_cannot_grant_themselves_superuser_or_groups(client):
     client.force_login(me)
     ops = Group.objects.get_or_create(name="Ops")[0]
 
-    client.post(reverse("admin:users_user_change", args=[me.pk]), {
-        "username": me.username, "user_type": me.user_type, "is_active": "on", "is_staff": "on",
-        "is_superuser": "on", "groups": [ops.pk], "date_joined_0": "2024-01-01", "date_joined_1": "00:00:00",
-    })
+    client.post(
+        reverse("admin:users_user_change", args=[me.pk]),
+        {
+            "username": me.username,
+            "user_type": me.user_type,
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "groups": [ops.pk],
+            "date_joined_0": "2024-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
 
     me.refresh_from_db()
     assert not me.is_superuser
@@ -77,8 +86,10 @@ def test_staff_cannot_edit_a_privileged_account(client):
     admin_account = SuperuserFactory()
     client.force_login(staff_with("users.view_user", "users.change_user"))
 
-    response = client.post(reverse("admin:auth_user_password_change", args=[admin_account.pk]),
-                           {"password1": "Another-Str0ng-Pass", "password2": "Another-Str0ng-Pass"})
+    response = client.post(
+        reverse("admin:auth_user_password_change", args=[admin_account.pk]),
+        {"password1": "Another-Str0ng-Pass", "password2": "Another-Str0ng-Pass"},
+    )
 
     assert response.status_code == 403
 
@@ -96,10 +107,18 @@ def test_superuser_can_grant_groups(client):
     ops = Group.objects.get_or_create(name="Ops")[0]
     client.force_login(SuperuserFactory())
 
-    client.post(reverse("admin:users_user_change", args=[target.pk]), {
-        "username": target.username, "user_type": target.user_type, "is_active": "on", "is_staff": "on",
-        "groups": [ops.pk], "date_joined_0": "2024-01-01", "date_joined_1": "00:00:00",
-    })
+    client.post(
+        reverse("admin:users_user_change", args=[target.pk]),
+        {
+            "username": target.username,
+            "user_type": target.user_type,
+            "is_active": "on",
+            "is_staff": "on",
+            "groups": [ops.pk],
+            "date_joined_0": "2024-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
 
     assert list(target.groups.all()) == [ops]
 

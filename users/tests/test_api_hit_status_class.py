@@ -17,9 +17,16 @@ HITS = reverse("admin:users_userapihitlog_changelist")
 
 def api_hit(status_code: int, n: int = 0) -> ApiHit:
     return ApiHit(
-        method="GET", path=f"/api/things/{n}/", status_code=status_code, duration_ms=1.0,
-        timestamp=timezone.now(), request_id=f"req-{n}", user_id=None, remote_addr="203.0.113.7",
-        forwarded_for="", user_agent="curl/8.5.0",
+        method="GET",
+        path=f"/api/things/{n}/",
+        status_code=status_code,
+        duration_ms=1.0,
+        timestamp=timezone.now(),
+        request_id=f"req-{n}",
+        user_id=None,
+        remote_addr="203.0.113.7",
+        forwarded_for="",
+        user_agent="curl/8.5.0",
     )
 
 

@@ -23,9 +23,16 @@ from users.tests.factories import UserFactory
 
 def make_hit(n: int = 0, **fields) -> ApiHit:
     values = {
-        "method": "GET", "path": f"/api/things/{n}/", "status_code": 200, "duration_ms": 1.5,
-        "timestamp": timezone.now(), "request_id": f"req-{n}", "user_id": None,
-        "remote_addr": "203.0.113.7", "forwarded_for": "", "user_agent": "curl/8.5.0",
+        "method": "GET",
+        "path": f"/api/things/{n}/",
+        "status_code": 200,
+        "duration_ms": 1.5,
+        "timestamp": timezone.now(),
+        "request_id": f"req-{n}",
+        "user_id": None,
+        "remote_addr": "203.0.113.7",
+        "forwarded_for": "",
+        "user_agent": "curl/8.5.0",
     }
     return ApiHit(**{**values, **fields})
 
@@ -191,9 +198,21 @@ def test_graceful_uvicorn_shutdown_with_several_workers_loses_no_hit():
         "LOG_FILE": "",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "project.asgi:application", "--port", str(port), "--workers", "2",
-         "--no-access-log", "--log-level", "warning"],
-        cwd=django_settings.BASE_DIR, env=env,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "project.asgi:application",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=django_settings.BASE_DIR,
+        env=env,
     )
     try:
         sent = 0

@@ -34,9 +34,7 @@ def test_list_page_out_of_range_is_a_documented_404(staff_client):
 
 
 def test_unsatisfiable_accept_header_is_a_documented_406_in_json():
-    response = APIClient().post(
-        LOGIN_URL, {"username": "a", "password": "b"}, format="json", HTTP_ACCEPT="text/html"
-    )
+    response = APIClient().post(LOGIN_URL, {"username": "a", "password": "b"}, format="json", HTTP_ACCEPT="text/html")
 
     assert response.status_code == 406
     assert response["Content-Type"] == "application/json"
@@ -71,9 +69,7 @@ def test_unknown_charset_in_content_type_is_read_as_utf8():
 
 
 def test_body_not_in_its_declared_charset_is_400():
-    response = APIClient().post(
-        LOGIN_URL, data=b'{"username": "a"}', content_type="application/json; charset=utf-16"
-    )
+    response = APIClient().post(LOGIN_URL, data=b'{"username": "a"}', content_type="application/json; charset=utf-16")
 
     assert response.status_code == 400
     assert "detail" in response.json()

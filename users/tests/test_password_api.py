@@ -32,9 +32,7 @@ def uid_and_token(message):
 
 
 def confirm(uid, token, new_password=NEW_PASSWORD):
-    return APIClient().post(
-        CONFIRM_URL, {"uid": uid, "token": token, "new_password": new_password}, format="json"
-    )
+    return APIClient().post(CONFIRM_URL, {"uid": uid, "token": token, "new_password": new_password}, format="json")
 
 
 # --- change --------------------------------------------------------------------------------------
@@ -67,9 +65,11 @@ def test_change_password_revokes_the_old_refresh_token(client_for, student):
 
 
 def test_change_password_returns_tokens_that_work(client_for, bearer, student):
-    tokens = client_for(student).post(
-        CHANGE_URL, {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}, format="json"
-    ).json()
+    tokens = (
+        client_for(student)
+        .post(CHANGE_URL, {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD}, format="json")
+        .json()
+    )
 
     assert bearer(tokens["access"]).get(ME_URL).status_code == 200
     refreshed = APIClient().post("/api/auth/refresh/", {"refresh": tokens["refresh"]}, format="json")

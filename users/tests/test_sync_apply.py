@@ -32,8 +32,11 @@ def remote_message(*, message_type=USER_CREATED, source_id=7, version=1, message
     } | user
     body = {"type": message_type, "source": SOURCE, "source_id": source_id, "user": fields}
     return sync_message_decode(
-        body=json.dumps(body).encode(), message_id=message_id or uuid.uuid4(),
-        headers={"x-outbox-id": version}, exchange="sync_x", queue="sync_q",
+        body=json.dumps(body).encode(),
+        message_id=message_id or uuid.uuid4(),
+        headers={"x-outbox-id": version},
+        exchange="sync_x",
+        queue="sync_q",
     )
 
 
@@ -224,19 +227,35 @@ def test_class_teacher_is_matched_by_username():
         (b"not json{", {"x-outbox-id": 1}, uuid.uuid4()),
         (b"[1, 2]", {"x-outbox-id": 1}, uuid.uuid4()),
         (b'"{\\"type\\": \\"user.created\\"}"', {"x-outbox-id": 1}, uuid.uuid4()),
-        (b'{"type": "user.deleted", "source": "a", "source_id": 1, "user": {"username": "x"}}',
-         {"x-outbox-id": 1}, uuid.uuid4()),
-        (b'{"type": "user.created", "source": "a", "source_id": "1", "user": {"username": "x"}}',
-         {"x-outbox-id": 1}, uuid.uuid4()),
+        (
+            b'{"type": "user.deleted", "source": "a", "source_id": 1, "user": {"username": "x"}}',
+            {"x-outbox-id": 1},
+            uuid.uuid4(),
+        ),
+        (
+            b'{"type": "user.created", "source": "a", "source_id": "1", "user": {"username": "x"}}',
+            {"x-outbox-id": 1},
+            uuid.uuid4(),
+        ),
         (b'{"type": "user.created", "source": "a", "source_id": 1, "user": {}}', {"x-outbox-id": 1}, uuid.uuid4()),
         (b'{"type": "user.created", "source": "a", "source_id": 1, "user": {"username": "x"}}', {}, uuid.uuid4()),
-        (b'{"type": "user.created", "source": "a", "source_id": 1, "user": {"username": "x"}}',
-         {"x-outbox-id": 1}, "42"),
+        (
+            b'{"type": "user.created", "source": "a", "source_id": 1, "user": {"username": "x"}}',
+            {"x-outbox-id": 1},
+            "42",
+        ),
         (b"\xff\xfe", {"x-outbox-id": 1}, uuid.uuid4()),
     ],
     ids=[
-        "not-json", "json-list", "json-string", "unknown-type", "string-source-id", "no-username",
-        "no-outbox-id-header", "non-uuid-message-id", "not-utf8",
+        "not-json",
+        "json-list",
+        "json-string",
+        "unknown-type",
+        "string-source-id",
+        "no-username",
+        "no-outbox-id-header",
+        "non-uuid-message-id",
+        "not-utf8",
     ],
 )
 def test_undecodable_messages_are_poison(body, headers, message_id):

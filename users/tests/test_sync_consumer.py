@@ -47,7 +47,8 @@ class Sender:
         self.version += 1
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         properties = pika.BasicProperties(
-            content_type="application/json", delivery_mode=2,
+            content_type="application/json",
+            delivery_mode=2,
             message_id=str(message_id or uuid.uuid4()),
             headers={"x-outbox-id": self.version} if headers is None else headers,
         )
@@ -131,8 +132,10 @@ def test_a_create_and_its_update_in_one_batch_apply_in_order(sender):
 
 def test_an_update_older_than_the_applied_one_is_a_conflict(sender):
     sender.send(user_body("remote.alice", source_id=5), headers={"x-outbox-id": 10})
-    sender.send(user_body("remote.alice", source_id=5, message_type=USER_UPDATED, email="old@north.example"),
-                headers={"x-outbox-id": 9})
+    sender.send(
+        user_body("remote.alice", source_id=5, message_type=USER_UPDATED, email="old@north.example"),
+        headers={"x-outbox-id": 9},
+    )
 
     run_once()
 

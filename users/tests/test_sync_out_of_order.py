@@ -55,9 +55,7 @@ def test_an_update_parked_in_an_earlier_pass_is_applied_when_the_create_arrives(
 
 
 def test_a_parked_update_stays_parked_while_its_user_is_missing(sender):
-    sender.send(
-        user_body("remote.never", source_id=SOURCE_ID, message_type=USER_UPDATED), headers={"x-outbox-id": 2}
-    )
+    sender.send(user_body("remote.never", source_id=SOURCE_ID, message_type=USER_UPDATED), headers={"x-outbox-id": 2})
     run_once()
 
     assert sync_conflicts_apply_waiting(keys={("campus-north", SOURCE_ID)}) == 0

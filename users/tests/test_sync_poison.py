@@ -39,7 +39,9 @@ class HostileSender:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         message_id = str(uuid.uuid4()) if message_id is NEW_ID else message_id
         properties = pika.BasicProperties(
-            content_type="application/json", delivery_mode=2, message_id=message_id,
+            content_type="application/json",
+            delivery_mode=2,
+            message_id=message_id,
             headers={"x-outbox-id": self.version} if headers is None else headers,
         )
         self.channel.basic_publish(self.route.exchange, self.route.queue, raw, properties)
@@ -151,7 +153,8 @@ PARKED = {
     "dob-as-int": ({"dob": 20010203}, "dob: must be a string"),
     "dob-impossible": ({"dob": "2001-02-30"}, "dob: is not a valid ISO 8601 date"),
     "date-joined-beyond-year-9999-in-utc": (
-        {"date_joined": "9999-12-31T23:59:59-14:00"}, "date_joined: is out of range"
+        {"date_joined": "9999-12-31T23:59:59-14:00"},
+        "date_joined: is out of range",
     ),
     "date-joined-null": ({"date_joined": None}, "date_joined: must not be null"),
     "email-as-list": ({"email": ["a@north.example"]}, "email: must be a string"),
@@ -167,9 +170,7 @@ PARKED = {
 
 
 @pytest.mark.parametrize(("fields", "reason"), PARKED.values(), ids=PARKED.keys())
-def test_a_message_with_a_wrong_value_is_parked_as_a_conflict_and_its_batch_applied(
-    rabbit, sender, fields, reason
-):
+def test_a_message_with_a_wrong_value_is_parked_as_a_conflict_and_its_batch_applied(rabbit, sender, fields, reason):
     message_id = surrounded(sender, lambda: sender.send(user_body("remote.hostile", **fields)))
 
     consumer = run_once()
@@ -228,9 +229,18 @@ def test_a_hash_far_costlier_than_this_deployments_is_parked(settings, sender):
 
 
 NOT_ON_THE_ALLOW_LIST = {
-    "is_superuser": True, "is_staff": True, "last_login": "2024-01-01T00:00:00Z", "token_generation": 99,
-    "id": 1, "pk": 1, "deleted_by": 1, "registered_by": 1, "raw_password": PLAINTEXT, "password1": PLAINTEXT,
-    "plain_password": PLAINTEXT, "new_field_from_the_future": {"x": 1},
+    "is_superuser": True,
+    "is_staff": True,
+    "last_login": "2024-01-01T00:00:00Z",
+    "token_generation": 99,
+    "id": 1,
+    "pk": 1,
+    "deleted_by": 1,
+    "registered_by": 1,
+    "raw_password": PLAINTEXT,
+    "password1": PLAINTEXT,
+    "plain_password": PLAINTEXT,
+    "new_field_from_the_future": {"x": 1},
 }
 
 

@@ -17,8 +17,13 @@ PER_ROW = {"id", "username", "email", "user_code", "registered_on", "updated_at"
 
 def new_user(name: str) -> User:
     return User(
-        username=name, email=f"{name}@example.com", user_code=f"UC-{name}", first_name="Ann",
-        dob=datetime.date(2001, 2, 3), is_deleted=False, password="!unusable",
+        username=name,
+        email=f"{name}@example.com",
+        user_code=f"UC-{name}",
+        first_name="Ann",
+        dob=datetime.date(2001, 2, 3),
+        is_deleted=False,
+        password="!unusable",
         date_joined=datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
     )
 
@@ -48,9 +53,13 @@ def test_inserted_users_get_their_primary_keys():
 def test_columns_left_out_of_a_row_take_their_defaults():
     user = User.objects.create(username="audited")
     values = {
-        "content_type_id": ContentType.objects.get_for_model(User).pk, "object_pk": str(user.pk),
-        "object_id": user.pk, "object_repr": "written twice", "action": LogEntry.Action.CREATE,
-        "changes": {"first_name": ["None", "Ann"]}, "timestamp": timezone.now(),
+        "content_type_id": ContentType.objects.get_for_model(User).pk,
+        "object_pk": str(user.pk),
+        "object_id": user.pk,
+        "object_repr": "written twice",
+        "action": LogEntry.Action.CREATE,
+        "changes": {"first_name": ["None", "Ann"]},
+        "timestamp": timezone.now(),
     }
     LogEntry.objects.bulk_create([LogEntry(**values)])
 

@@ -17,8 +17,11 @@ pytestmark = pytest.mark.django_db
 
 def outstanding(*, expires_in: timedelta, blacklisted: bool = False) -> OutstandingToken:
     token = OutstandingToken.objects.create(
-        user=UserFactory(), jti=f"jti-{OutstandingToken.objects.count()}-{expires_in}", token="t",
-        created_at=timezone.now() - timedelta(days=8), expires_at=timezone.now() + expires_in,
+        user=UserFactory(),
+        jti=f"jti-{OutstandingToken.objects.count()}-{expires_in}",
+        token="t",
+        created_at=timezone.now() - timedelta(days=8),
+        expires_at=timezone.now() + expires_in,
     )
     if blacklisted:
         BlacklistedToken.objects.create(token=token)
@@ -27,7 +30,10 @@ def outstanding(*, expires_in: timedelta, blacklisted: bool = False) -> Outstand
 
 def hit(*, days_ago: float) -> UserAPIHitLog:
     return UserAPIHitLog.objects.create(
-        method="GET", api_name="/api/users/me/", status_code=200, duration_ms=1.0,
+        method="GET",
+        api_name="/api/users/me/",
+        status_code=200,
+        duration_ms=1.0,
         timestamp=timezone.now() - timedelta(days=days_ago),
     )
 

@@ -53,9 +53,7 @@ def test_throttled_response_says_when_to_retry(low_rates):
 
 
 def test_password_reset_request_is_throttled(low_rates):
-    statuses = [
-        APIClient().post(RESET_URL, {"email": "a@example.com"}, format="json").status_code for _ in range(3)
-    ]
+    statuses = [APIClient().post(RESET_URL, {"email": "a@example.com"}, format="json").status_code for _ in range(3)]
 
     assert statuses == [200, 200, 429]
 

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.django_db
 
 def entries_for(model, pk, action_name):
     return LogEntry.objects.filter(
-        content_type=ContentType.objects.get_for_model(model), object_id=pk,
+        content_type=ContentType.objects.get_for_model(model),
+        object_id=pk,
         additional_data__admin_action=action_name,
     )
 

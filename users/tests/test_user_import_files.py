@@ -51,7 +51,9 @@ def preview_file(user_admin):
     """The admin's temporary storage of a preview named `name` (as its confirm form carries it)."""
 
     def _preview_file(name):
-        return user_admin.get_tmp_storage_class()(name=name, read_mode="rb", **user_admin.get_tmp_storage_class_kwargs())
+        return user_admin.get_tmp_storage_class()(
+            name=name, read_mode="rb", **user_admin.get_tmp_storage_class_kwargs()
+        )
 
     return _preview_file
 
@@ -91,9 +93,7 @@ def local_path(tmp_storage) -> Path:
     return Path(storage.path(tmp_storage.get_full_path()) if storage else tmp_storage.get_full_path()).resolve()
 
 
-def test_preview_file_is_kept_in_the_shared_import_directory_not_in_a_hosts_temp_folder(
-    client, importer, preview_file
-):
+def test_preview_file_is_kept_in_the_shared_import_directory_not_in_a_hosts_temp_folder(client, importer, preview_file):
     client.force_login(importer)
 
     name = confirm_data(preview(client, [row("file-one")]))["import_file_name"]
@@ -167,15 +167,17 @@ def test_job_that_cannot_be_queued_leaves_no_file(importer, monkeypatch):
     before = job_files()
 
     with pytest.raises(RuntimeError):
-        user_import_job_create(content=csv_bytes([row("file-one")]), file_name="users.csv", file_format="csv",
-                               total=1, created_by=importer)
+        user_import_job_create(
+            content=csv_bytes([row("file-one")]), file_name="users.csv", file_format="csv", total=1, created_by=importer
+        )
 
     assert job_files() == before
 
 
 def test_job_deletes_its_file_when_it_fails_with_an_error(importer, monkeypatch):
-    job = user_import_job_create(content=csv_bytes([row("file-one")]), file_name="users.csv", file_format="csv",
-                                 total=1, created_by=importer)
+    job = user_import_job_create(
+        content=csv_bytes([row("file-one")]), file_name="users.csv", file_format="csv", total=1, created_by=importer
+    )
     storage, name = job.file.storage, job.file.name
 
     def failing_save(user, *args, **kwargs):
@@ -191,8 +193,9 @@ def test_job_deletes_its_file_when_it_fails_with_an_error(importer, monkeypatch)
 
 
 def test_job_records_its_outcome_even_when_its_file_cannot_be_deleted(importer, monkeypatch):
-    job = user_import_job_create(content=csv_bytes([row("file-one")]), file_name="users.csv", file_format="csv",
-                                 total=1, created_by=importer)
+    job = user_import_job_create(
+        content=csv_bytes([row("file-one")]), file_name="users.csv", file_format="csv", total=1, created_by=importer
+    )
     storage, name = job.file.storage, job.file.name
     delete = type(storage).delete
 
@@ -233,8 +236,9 @@ def test_purge_deletes_previews_never_confirmed_and_keeps_recent_ones(preview_st
 
 
 def test_purge_deletes_a_file_no_job_holds_but_keeps_a_waiting_jobs_file(importer):
-    waiting = user_import_job_create(content=csv_bytes([row("file-one")]), file_name="users.csv", file_format="csv",
-                                     total=1, created_by=importer)
+    waiting = user_import_job_create(
+        content=csv_bytes([row("file-one")]), file_name="users.csv", file_format="csv", total=1, created_by=importer
+    )
     storage = waiting.file.storage
     orphan = storage.save("orphan.csv", ContentFile(b"x"))
     age(storage, orphan, hours=3)

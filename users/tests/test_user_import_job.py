@@ -71,7 +71,12 @@ def test_job_creates_users_with_hashed_passwords_and_one_outbox_message_each(que
     assert all(user.user_code for user in users)
     assert QueuePublishHistory.objects.count() == messages_before + 3
     for user in users:
-        assert QueuePublishHistory.objects.filter(message_body_json__source_id=user.pk, message_type="user.created").count() == 1
+        assert (
+            QueuePublishHistory.objects.filter(
+                message_body_json__source_id=user.pk, message_type="user.created"
+            ).count()
+            == 1
+        )
 
 
 def test_job_records_the_importer_as_registering_the_users(queue_job, importer):
@@ -154,8 +159,9 @@ def test_finished_job_is_not_run_again(queue_job):
 
 def test_admin_confirm_queues_a_job_instead_of_importing(client, importer):
     client.force_login(importer)
-    preview = client.post(IMPORT, {"import_file": SimpleUploadedFile("users.csv", csv_bytes([row("job-one")])),
-                                   "format": "0"})
+    preview = client.post(
+        IMPORT, {"import_file": SimpleUploadedFile("users.csv", csv_bytes([row("job-one")])), "format": "0"}
+    )
     form = preview.context["confirm_form"]
 
     response = client.post(PROCESS, {name: form.initial.get(name, "") for name in form.fields})
@@ -179,15 +185,20 @@ def test_importer_sees_the_job_page_with_its_progress(client, importer, queue_jo
     assert "1 users imported" in response.content.decode()
 
 
-@pytest.mark.parametrize(("password", "shown"), [
-    ("Quiet-Harbor-Lantern-42", "job-one"),
-    ("48213759106", "This password is entirely numeric"),
-], ids=["valid", "invalid"])
+@pytest.mark.parametrize(
+    ("password", "shown"),
+    [
+        ("Quiet-Harbor-Lantern-42", "job-one"),
+        ("48213759106", "This password is entirely numeric"),
+    ],
+    ids=["valid", "invalid"],
+)
 def test_preview_page_never_shows_a_password(client, importer, password, shown):
     client.force_login(importer)
 
-    response = client.post(IMPORT, {"import_file": SimpleUploadedFile("users.csv", csv_bytes([row("job-one", password)])),
-                                    "format": "0"})
+    response = client.post(
+        IMPORT, {"import_file": SimpleUploadedFile("users.csv", csv_bytes([row("job-one", password)])), "format": "0"}
+    )
 
     assert shown in response.content.decode()
     assert password not in response.content.decode()

@@ -102,8 +102,18 @@ def test_list_second_page_links_back(staff_client):
 def test_list_rows_carry_the_user_representation(staff_client, staff_user):
     row = staff_client.get(USERS_URL).json()["results"][0]
 
-    for key in ("id", "username", "user_code", "first_name", "last_name", "email", "user_type",
-                "is_active", "is_staff", "is_superuser"):
+    for key in (
+        "id",
+        "username",
+        "user_code",
+        "first_name",
+        "last_name",
+        "email",
+        "user_type",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+    ):
         assert key in row
     assert "password" not in row
     assert row["user_code"] == staff_user.user_code
@@ -278,9 +288,7 @@ def test_create_without_username_is_400_naming_it(staff_client):
 
 
 def test_create_by_non_superuser_ignores_privilege_flags(staff_client):
-    response = staff_client.post(
-        USERS_URL, new_user_data(is_staff=True, is_superuser=True), format="json"
-    )
+    response = staff_client.post(USERS_URL, new_user_data(is_staff=True, is_superuser=True), format="json")
 
     assert response.status_code == 201
     user = User.objects.get(username="newcomer")
@@ -289,9 +297,7 @@ def test_create_by_non_superuser_ignores_privilege_flags(staff_client):
 
 
 def test_create_by_superuser_sets_privilege_flags(superuser_client):
-    response = superuser_client.post(
-        USERS_URL, new_user_data(is_staff=True, is_superuser=True), format="json"
-    )
+    response = superuser_client.post(USERS_URL, new_user_data(is_staff=True, is_superuser=True), format="json")
 
     assert response.status_code == 201
     user = User.objects.get(username="newcomer")

@@ -47,7 +47,6 @@ class LoginView(TokenObtainPairView):
 
 
 class RefreshView(TokenRefreshView):
-
     @extend_schema(
         responses={200: TokenPairSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED},
         summary="Rotate a refresh token (the old one is blacklisted)",
@@ -72,9 +71,7 @@ class LogoutView(APIView):
         except TokenError as exc:
             raise InvalidToken(exc.args[0]) from exc
         if str(refresh.get(api_settings.USER_ID_CLAIM)) != str(request.user.pk):
-            return Response(
-                {"refresh": ["This token does not belong to you."]}, status=status.HTTP_400_BAD_REQUEST
-            )
+            return Response({"refresh": ["This token does not belong to you."]}, status=status.HTTP_400_BAD_REQUEST)
         refresh.blacklist()
         return Response({"detail": "Logged out."})
 

@@ -60,9 +60,7 @@ class UserViewSet(
         password = data.pop("password", None)
         if password is not None:
             raise ValidationError({"password": ["Use the password change or reset endpoints."]})
-        serializer.instance = services.user_update(
-            user=serializer.instance, data=data, updated_by=self.request.user
-        )
+        serializer.instance = services.user_update(user=serializer.instance, data=data, updated_by=self.request.user)
 
     def perform_destroy(self, instance):
         if instance.pk == self.request.user.pk:

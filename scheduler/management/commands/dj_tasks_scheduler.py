@@ -34,7 +34,9 @@ class Command(ProcessTasksCommand):
         # instead of killing a task halfway
         if threading.current_thread() is not threading.main_thread():
             return super().run(*args, **options)
-        previous = {sig: signal.signal(sig, self.sig_manager.exit_gracefully) for sig in (signal.SIGTERM, signal.SIGINT)}
+        previous = {
+            sig: signal.signal(sig, self.sig_manager.exit_gracefully) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
         try:
             super().run(*args, **options)
         finally:

@@ -16,7 +16,9 @@ class Command(BaseCommand):
             self.stdout.write("A superuser exists already: the development superuser is not created.")
             return
         banner = "!" * 78
-        self.stdout.write(self.style.WARNING(
-            f"{banner}\n  DEVELOPMENT SUPERUSER CREATED: username 'admin', password 'admin'.\n"
-            f"  For local development only. Never run with DEBUG on in production.\n{banner}"
-        ))
+        self.stdout.write(
+            self.style.WARNING(
+                f"{banner}\n  DEVELOPMENT SUPERUSER CREATED: username 'admin', password 'admin'.\n"
+                f"  For local development only. Never run with DEBUG on in production.\n{banner}"
+            )
+        )
