@@ -6,7 +6,12 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB_URL = os.environ.get("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/opsconsole_bench")
+# BENCH_DATABASE_URL, else DATABASE_URL when it is MySQL/MariaDB, else a database of their own
+BENCH_DB_URL = (
+    os.environ.get("BENCH_DATABASE_URL")
+    or (os.environ.get("DATABASE_URL", "") if os.environ.get("DATABASE_URL", "").startswith("mysql") else "")
+    or "mysql://root@127.0.0.1:3306/opsconsole_bench"
+)
 
 
 def setup_django(**env):

@@ -274,10 +274,12 @@ USER_SYNC_ACCEPT_PRIVILEGES = env.bool("USER_SYNC_ACCEPT_PRIVILEGES", default=Fa
 USER_SYNC_MAX_BODY_BYTES = env.int("USER_SYNC_MAX_BODY_BYTES", default=256 * 1024)
 OUTBOX_MESSAGE_TTL_SECS = env.int("OUTBOX_MESSAGE_TTL_SECS", default=7 * 24 * 3600)
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=500)
-# batches a relay keeps in flight at once, each on its own broker connection
-OUTBOX_PUBLISH_CONNECTIONS = env.int("OUTBOX_PUBLISH_CONNECTIONS", default=3)
-OUTBOX_LEASE_SECS = env.int("OUTBOX_LEASE_SECS", default=60)
-OUTBOX_IDLE_POLL_MS = env.int("OUTBOX_IDLE_POLL_MS", default=100)
+# messages a relay keeps published but not yet confirmed, on its one broker connection
+OUTBOX_PUBLISH_WINDOW = env.int("OUTBOX_PUBLISH_WINDOW", default=1000)
+# a claim's lease, on the database's clock; renewed while its messages are being published
+OUTBOX_LEASE_SECS = env.float("OUTBOX_LEASE_SECS", default=60)
+# an idle relay probes the due index this often: the bound of its latency and its idle cost
+OUTBOX_IDLE_POLL_MS = env.int("OUTBOX_IDLE_POLL_MS", default=25)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
 OUTBOX_RETRY_BASE_SECS = env.float("OUTBOX_RETRY_BASE_SECS", default=2.0)
 OUTBOX_RETRY_MAX_SECS = env.float("OUTBOX_RETRY_MAX_SECS", default=3600.0)

@@ -2,12 +2,14 @@
 
 import json
 import logging
+import queue
+import threading
 import time
-from collections.abc import Iterable
+from collections import deque
 from dataclasses import dataclass, field
 
 import pika
-from pika.exceptions import AMQPChannelError, AMQPConnectionError, AMQPError, ChannelClosed
+from pika.exceptions import AMQPConnectionError
 
 from pubsub.conf import Route, setting
 
@@ -18,12 +20,7 @@ CONNECTION_ERRORS = (AMQPConnectionError, pika.exceptions.StreamLostError, pika.
 
 
 class BrokerUnavailable(Exception):
-    """The broker connection failed or was lost; nothing about the messages themselves.
-    `partial` holds what the broker did confirm before the loss."""
-
-    def __init__(self, message: str, partial: "BatchResult | None" = None):
-        super().__init__(message)
-        self.partial = partial
+    """The broker connection failed or was lost; nothing about the messages themselves."""
 
 
 def connection_parameters(url: str | None = None) -> pika.URLParameters:
@@ -52,18 +49,40 @@ def close_quietly(connection) -> None:
             logger.debug("error while closing a broken connection", exc_info=True)
 
 
+def _deadletter_declarations(route: Route) -> list[tuple[str, dict]]:
+    return [
+        ("exchange_declare", {"exchange": route.deadletter_exchange, "exchange_type": "direct", "durable": True}),
+        ("queue_declare", {"queue": route.deadletter_queue, "durable": True}),
+        (
+            "queue_bind",
+            {"queue": route.deadletter_queue, "exchange": route.deadletter_exchange, "routing_key": route.queue},
+        ),
+    ]
+
+
+def route_declarations(route: Route) -> list[tuple[str, dict]]:
+    """Durable exchange and queue, dead-lettering into a durable DLX/DLQ pair, as (channel method,
+    arguments) in order: one definition of the topology for blocking and asynchronous channels."""
+    return [
+        *_deadletter_declarations(route),
+        ("exchange_declare", {"exchange": route.exchange, "exchange_type": "direct", "durable": True}),
+        (
+            "queue_declare",
+            {"queue": route.queue, "durable": True, "arguments": {"x-dead-letter-exchange": route.deadletter_exchange}},
+        ),
+        ("queue_bind", {"queue": route.queue, "exchange": route.exchange, "routing_key": route.queue}),
+    ]
+
+
 def declare_deadletter(channel, route: Route) -> None:
-    channel.exchange_declare(route.deadletter_exchange, exchange_type="direct", durable=True)
-    channel.queue_declare(route.deadletter_queue, durable=True)
-    channel.queue_bind(route.deadletter_queue, route.deadletter_exchange, routing_key=route.queue)
+    for method, arguments in _deadletter_declarations(route):
+        getattr(channel, method)(**arguments)
 
 
 def declare_route(channel, route: Route) -> None:
-    """Durable exchange and queue, dead-lettering into a durable DLX/DLQ pair. Idempotent."""
-    declare_deadletter(channel, route)
-    channel.exchange_declare(route.exchange, exchange_type="direct", durable=True)
-    channel.queue_declare(route.queue, durable=True, arguments={"x-dead-letter-exchange": route.deadletter_exchange})
-    channel.queue_bind(route.queue, route.exchange, routing_key=route.queue)
+    """Declare `route` on a blocking channel. Idempotent."""
+    for method, arguments in route_declarations(route):
+        getattr(channel, method)(**arguments)
 
 
 def route_of(row) -> Route:
@@ -92,173 +111,306 @@ def message_body(row) -> bytes:
     return json.dumps(row.message_body_json, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-@dataclass
-class BatchResult:
-    published: list[int] = field(default_factory=list)
-    failed: dict[int, str] = field(default_factory=dict)
+@dataclass(slots=True)
+class PublishOutcome:
+    """What the publisher learnt since its last report: rows the broker confirmed, rows it refused
+    (with why), or that the connection is gone (`lost`, the last report of that connection: every
+    row not reported before is unknown to the relay and must be handed back)."""
+
+    published: list = field(default_factory=list)
+    failed: list[tuple[object, str]] = field(default_factory=list)
+    lost: str = ""
 
 
 CONFIRM_TIMEOUT_SECS = 30.0
-
-
-class _ChannelLost(Exception):
-    """The broker closed the channel (it refused something in the batch)."""
+OPEN_TIMEOUT_SECS = 15.0
 
 
 class Publisher:
-    """One long-lived connection and channel in publisher-confirm mode.
+    """One long-lived connection and channel in publisher-confirm mode, with a window of up to
+    `window` unconfirmed messages, driven by its own I/O thread (pika's SelectConnection).
 
-    A batch is written to the socket in one go and then waited on: the broker confirms each
-    message once it has taken responsibility for it (persisted, for persistent messages), so a
-    batch costs one round trip, not one per message. Unroutable messages (mandatory) and nacks
-    are failures of that message alone.
+    The relay's thread hands it rows (`submit`) and reads what became of them (`next_outcome`), so
+    the relay's database work overlaps with publishing, and the broker always has a window of
+    messages to persist and confirm. Confirms are matched to rows by delivery tag. Every message
+    is mandatory: one no queue takes is returned, and fails alone, as does one the broker nacks.
+    Only the I/O thread touches the connection; other threads reach it through the ioloop's
+    add_callback_threadsafe.
     """
 
-    def __init__(self, url: str | None = None):
+    def __init__(self, url: str | None = None, *, window: int | None = None):
         self.url = url
-        self.connection = None
-        self.channel = None
-        self._async = None
-        self._declared: set[Route] = set()
-        self._returned: dict[str, str] = {}
-        self._unconfirmed: dict[int, int] = {}
-        self._acked: list[int] = []
-        self._nacked: list[int] = []
-        self._next_tag = 1
-        self._close_reason = ""
+        self.window = window or setting("OUTBOX_PUBLISH_WINDOW")
+        self._session: _Session | None = None
+
+    @property
+    def connection(self):
+        return self._session.connection if self._session else None
 
     @property
     def is_open(self) -> bool:
-        return bool(self.connection and self.connection.is_open and self.channel and self.channel.is_open)
+        """Connected, with its channel in confirm mode or being opened again after a refusal."""
+        return bool(self._session and self._session.ready.is_set() and not self._session.closed)
 
     def open(self) -> None:
-        if self.connection is None or not self.connection.is_open:
+        """Connect (if not connected) and wait until the channel is in confirm mode."""
+        if self.is_open:
+            return
+        self.close()
+        session = _Session(connection_parameters(self.url), self.window)
+        self._session = session
+        session.start()
+        if not session.ready.wait(OPEN_TIMEOUT_SECS) or session.closed:
+            error = session.error or "timed out"
             self.close()
-            self.connection = connect(self.url)
-            self._declared.clear()
-        if self.channel is None or not self.channel.is_open:
-            try:
-                self._open_channel()
-            except CONNECTION_ERRORS as exc:
-                self.close()
-                raise BrokerUnavailable(f"cannot open a channel: {exc!r}") from exc
+            raise BrokerUnavailable(f"cannot connect to RabbitMQ: {error}")
 
-    def _open_channel(self) -> None:
-        self.channel = self.connection.channel()
-        # BlockingChannel waits for each confirm in turn; the asynchronous channel underneath it
-        # lets a whole batch be in flight at once. Only this publisher's thread touches either.
-        self._async = self.channel._impl
-        self._unconfirmed.clear()
-        self._next_tag = 1
-        self._close_reason = ""
-        selected = []
-        self._async.add_on_return_callback(self._on_returned)
-        self._async.add_on_close_callback(self._on_channel_closed)
-        self._async.confirm_delivery(self._on_confirm, callback=lambda frame: selected.append(frame))
-        deadline = time.monotonic() + CONFIRM_TIMEOUT_SECS
-        while not selected:
-            if time.monotonic() > deadline:
-                raise BrokerUnavailable("the broker did not enable publisher confirms")
-            self.connection.process_data_events(time_limit=0.05)
+    def submit(self, rows: list) -> None:
+        """Publish `rows` (in order, behind what was submitted before). Their fate arrives through
+        next_outcome(); if the connection is lost first, the `lost` outcome stands for them."""
+        if self._session is None:
+            raise BrokerUnavailable("the publisher is not open")
+        self._session.call(self._session.accept, list(rows))
+
+    def next_outcome(self, timeout: float) -> PublishOutcome | None:
+        """The next report of this connection, waiting up to `timeout` seconds (0: only what is
+        there); None if none. A connection that was open ends with a `lost` report, unless closed."""
+        if self._session is None:
+            return None
+        try:
+            if timeout <= 0:
+                return self._session.outcomes.get_nowait()
+            return self._session.outcomes.get(timeout=timeout)
+        except queue.Empty:
+            return None
 
     def close(self) -> None:
-        connection, self.connection, self.channel, self._async = self.connection, None, None, None
-        self._declared.clear()
-        close_quietly(connection)
+        """Close the connection and end its thread. What it had not reported stays unknown, and
+        its reports go with it: the caller hands back the rows it had submitted."""
+        session, self._session = self._session, None
+        if session is not None:
+            session.stop()
 
-    def wait(self, seconds: float) -> None:
-        """Idle without starving the connection's heartbeats."""
-        if self.connection is not None and self.connection.is_open:
-            try:
-                self.connection.process_data_events(time_limit=seconds)
+
+class _Session:
+    """One connection and its I/O thread. Everything below `start` runs on that thread."""
+
+    def __init__(self, params: pika.ConnectionParameters, window: int):
+        self.window = window
+        self.outcomes: queue.SimpleQueue[PublishOutcome] = queue.SimpleQueue()
+        self.ready = threading.Event()
+        self.error = ""
+        self.usable = False
+        self.closed = False
+        self.lost_reported = False
+        self.connection = pika.SelectConnection(
+            params,
+            on_open_callback=self._on_open,
+            on_open_error_callback=self._on_open_error,
+            on_close_callback=self._on_connection_closed,
+        )
+        self.thread = threading.Thread(target=self._run, name="publisher-io", daemon=True)
+        self.channel = None
+        self.pending: deque = deque()  # rows waiting for room in the window
+        self.alone: deque = deque()  # rows to publish one at a time (after the broker closed the channel)
+        self.trying_alone = None  # the row being published alone, until it is settled
+        self.unconfirmed: dict[int, object] = {}  # delivery tag -> row
+        self.lowest_tag = 1
+        self.next_tag = 1
+        self.returned: dict[str, str] = {}  # message_id -> why the broker returned it
+        self.declared: set[Route] = set()
+        self.declaring: Route | None = None
+        self.last_progress = time.monotonic()
+
+    # -- from other threads ----------------------------------------------------------------
+    def start(self) -> None:
+        self.thread.start()
+
+    def call(self, function, *args) -> None:
+        if self.closed:
+            return  # the `lost` report already stands for these rows
+        try:
+            self.connection.ioloop.add_callback_threadsafe(lambda: function(*args))
+        except Exception:  # noqa: BLE001 - the ioloop is gone: the `lost` report stands for the rows
+            logger.debug("publisher ioloop gone", exc_info=True)
+
+    def stop(self) -> None:
+        self.call(self._close)
+        self.thread.join(5)
+        if not self.thread.is_alive():
+            self.connection.ioloop.close()
+
+    # -- the I/O thread --------------------------------------------------------------------
+    def _run(self) -> None:
+        self.connection.ioloop.call_later(1.0, self._watch_confirms)
+        self.connection.ioloop.start()
+
+    def report(self, outcome: PublishOutcome) -> None:
+        if outcome.lost:
+            if self.lost_reported:
                 return
-            except CONNECTION_ERRORS:
-                self.close()
-        time.sleep(seconds)
+            self.lost_reported = True
+        self.outcomes.put(outcome)
 
-    # -- broker callbacks (run inside process_data_events, on this publisher's thread) ---------
-    def _on_confirm(self, frame) -> None:
-        method = frame.method
-        into = self._nacked if isinstance(method, pika.spec.Basic.Nack) else self._acked
-        if method.multiple:
-            tags = [tag for tag in self._unconfirmed if tag <= method.delivery_tag]
-        else:
-            tags = [method.delivery_tag]
-        for tag in tags:
-            pk = self._unconfirmed.pop(tag, None)
-            if pk is not None:
-                into.append(pk)
+    def _close(self) -> None:
+        if self.connection.is_open:
+            self.connection.close()
+        elif not self.connection.is_closing:
+            self.connection.ioloop.stop()
 
-    def _on_returned(self, channel, method, properties, body) -> None:
-        # mandatory messages no queue took (a queue deleted behind our back): not published
-        self._returned[properties.message_id] = f"unroutable: {method.reply_code} {method.reply_text}"
+    def _on_open_error(self, connection, error) -> None:
+        self.error = repr(error)
+        self.closed = True
+        self.ready.set()
+        connection.ioloop.stop()
+
+    def _on_open(self, connection) -> None:
+        connection.channel(on_open_callback=self._on_channel_open)
+
+    def _on_connection_closed(self, connection, reason) -> None:
+        self.usable = False
+        self.closed = True
+        if not self.ready.is_set():
+            self.error = repr(reason)
+            self.ready.set()
+        self.report(PublishOutcome(lost=repr(reason)))
+        connection.ioloop.stop()
+
+    def _on_channel_open(self, channel) -> None:
+        self.channel = channel
+        # delivery tags start again at 1 on every channel
+        self.unconfirmed.clear()
+        self.lowest_tag = self.next_tag = 1
+        self.declaring = None
+        self.declared.clear()
+        channel.add_on_close_callback(self._on_channel_closed)
+        channel.add_on_return_callback(self._on_returned)
+        channel.confirm_delivery(ack_nack_callback=self._on_confirm, callback=self._on_confirm_mode)
+
+    def _on_confirm_mode(self, _frame) -> None:
+        self.usable = True
+        self.ready.set()
+        self._pump()
 
     def _on_channel_closed(self, channel, reason) -> None:
-        self._close_reason = str(reason)
+        """The broker closed the channel: it refused a declaration or a publish. Which message was
+        at fault is unknown, so the ones it had not confirmed are published again one at a time,
+        each on a fresh channel if it fails; a row that closes the channel on its own fails."""
+        if channel is not self.channel:
+            return
+        self.channel = None
+        self.usable = False
+        if self.closed or not self.connection.is_open:
+            return  # the connection is going: _on_connection_closed reports
+        logger.warning("the broker closed the publishing channel: %s", reason)
+        culprit, self.trying_alone = self.trying_alone, None
+        suspects = [row for row in self.unconfirmed.values() if row is not culprit]
+        self.unconfirmed.clear()
+        if culprit is not None:
+            self.alone.popleft()
+            self.report(PublishOutcome(failed=[(culprit, f"broker refused the message: {reason}"[:2000])]))
+        elif self.declaring is not None:
+            # rows of a route whose declaration failed are tried alone: each fails with the reason
+            refused = self.declaring
+            suspects += [row for row in self.pending if route_of(row) == refused]
+            self.pending = deque(row for row in self.pending if route_of(row) != refused)
+        self.alone.extendleft(reversed(suspects))
+        self.connection.channel(on_open_callback=self._on_channel_open)
 
-    # -- publishing ----------------------------------------------------------------------------
-    def _declare(self, routes: Iterable[Route]) -> None:
-        for route in routes:
-            if route not in self._declared:
-                declare_route(self.channel, route)
-                self._declared.add(route)
+    def _on_returned(self, _channel, method, properties, _body) -> None:
+        # mandatory messages no queue took (a queue deleted behind our back): not published; the
+        # topology is declared again before the next message
+        self.returned[properties.message_id] = f"unroutable: {method.reply_code} {method.reply_text}"
+        self.declared.clear()
 
-    def _send_and_confirm(self, rows: list) -> BatchResult:
-        self._returned.clear()
-        self._acked, self._nacked = [], []
-        for row in rows:
-            self._async.basic_publish(
-                row.exchange_name, row.queue_name, message_body(row), message_properties(row), mandatory=True
-            )
-            self._unconfirmed[self._next_tag] = row.pk
-            self._next_tag += 1
-        deadline = time.monotonic() + CONFIRM_TIMEOUT_SECS
-        while self._unconfirmed:
-            if not self._async.is_open:
-                raise _ChannelLost(self._close_reason)
-            if time.monotonic() > deadline:
-                raise BrokerUnavailable(
-                    f"{len(self._unconfirmed)} message(s) not confirmed within {CONFIRM_TIMEOUT_SECS:.0f}s"
-                )
-            self.connection.process_data_events(time_limit=0.05)
-        failed = {pk: "nacked by the broker" for pk in self._nacked}
-        for row in rows:
-            reason = self._returned.get(str(row.message_id))
-            if reason:
-                failed[row.pk] = reason
-        if self._returned:
-            self._declared.clear()  # re-declare the topology before the next batch
-        return BatchResult(published=[pk for pk in self._acked if pk not in failed], failed=failed)
+    def _on_confirm(self, frame) -> None:
+        method = frame.method
+        if method.multiple:
+            tags = range(self.lowest_tag, method.delivery_tag + 1)
+        else:
+            tags = (method.delivery_tag,)
+        pop = self.unconfirmed.pop
+        rows = [row for row in (pop(tag, None) for tag in tags) if row is not None]
+        while self.lowest_tag < self.next_tag and self.lowest_tag not in self.unconfirmed:
+            self.lowest_tag += 1
+        self.last_progress = time.monotonic()
+        outcome = PublishOutcome()
+        if isinstance(method, pika.spec.Basic.Nack):
+            outcome.failed = [(row, "nacked by the broker") for row in rows]
+        elif self.returned:
+            for row in rows:
+                reason = self.returned.pop(str(row.message_id), None)
+                if reason:
+                    outcome.failed.append((row, reason))
+                else:
+                    outcome.published.append(row)
+        else:
+            outcome.published = rows
+        if self.trying_alone is not None and any(row is self.trying_alone for row in rows):
+            self.trying_alone = None
+            self.alone.popleft()
+        if rows:
+            self.report(outcome)
+        self._pump()
 
-    def publish_batch(self, rows: list) -> BatchResult:
-        """Publish rows and wait for the broker's confirms. A channel error (the broker refused
-        something) falls back to one message at a time so only the bad ones fail; a lost
-        connection raises BrokerUnavailable carrying what was confirmed before the loss."""
-        self.open()
-        try:
-            self._declare({route_of(row) for row in rows})
-            return self._send_and_confirm(rows)
-        except (_ChannelLost, AMQPChannelError, ChannelClosed) as exc:
-            logger.warning("batch of %d failed on the channel (%s); publishing one by one", len(rows), exc)
-            return self._publish_one_by_one(rows)
-        except (*CONNECTION_ERRORS, AMQPError) as exc:
-            partial = BatchResult(published=list(self._acked))
-            self.close()
-            raise BrokerUnavailable(f"connection lost while publishing: {exc!r}", partial) from exc
+    def accept(self, rows: list) -> None:
+        self.pending.extend(rows)
+        self._pump()
 
-    def _publish_one_by_one(self, rows: list) -> BatchResult:
-        result = BatchResult()
-        for row in rows:
-            try:
-                self.open()
-                declare_route(self.channel, route_of(row))
-                single = self._send_and_confirm([row])
-                result.published.extend(single.published)
-                result.failed.update(single.failed)
-            except (_ChannelLost, AMQPChannelError, ChannelClosed) as exc:
-                result.failed[row.pk] = f"broker refused the message: {exc}"[:2000]
-                self.channel = None
-            except (*CONNECTION_ERRORS, AMQPError, BrokerUnavailable) as exc:
-                self.close()
-                raise BrokerUnavailable(f"connection lost while publishing: {exc!r}", result) from exc
-        return result
+    def _pump(self) -> None:
+        """Publish what the window has room for, declaring each route before its first message."""
+        if not self.usable or self.declaring is not None:
+            return
+        if self.alone:
+            if self.unconfirmed:
+                return  # let the window drain first
+            row = self.trying_alone = self.alone[0]
+            if self._declared(route_of(row)):
+                self._publish(row)
+            return
+        pending, unconfirmed = self.pending, self.unconfirmed
+        while pending and len(unconfirmed) < self.window:
+            if not self._declared(route_of(pending[0])):
+                return
+            self._publish(pending.popleft())
+
+    def _declared(self, route: Route) -> bool:
+        """Whether `route` is declared on this channel; if not, declare it and resume when done."""
+        if route in self.declared:
+            return True
+        self.declaring = route
+        steps = route_declarations(route)
+        # the channel runs its declarations in order, one at a time: the last one's answer means
+        # all are done (a refusal closes the channel instead)
+        for method, arguments in steps[:-1]:
+            getattr(self.channel, method)(**arguments)
+        method, arguments = steps[-1]
+        getattr(self.channel, method)(callback=lambda _frame: self._on_declared(route), **arguments)
+        return False
+
+    def _on_declared(self, route: Route) -> None:
+        self.declaring = None
+        self.declared.add(route)
+        self._pump()
+
+    def _publish(self, row) -> None:
+        if not self.unconfirmed:
+            self.last_progress = time.monotonic()
+        self.channel.basic_publish(
+            row.exchange_name, row.queue_name, message_body(row), message_properties(row), mandatory=True
+        )
+        self.unconfirmed[self.next_tag] = row
+        self.next_tag += 1
+
+    def _watch_confirms(self) -> None:
+        """A broker that takes messages and never confirms them is as good as gone."""
+        if self.closed:
+            return
+        if self.unconfirmed and time.monotonic() - self.last_progress > CONFIRM_TIMEOUT_SECS:
+            logger.warning("%d message(s) not confirmed within %.0fs", len(self.unconfirmed), CONFIRM_TIMEOUT_SECS)
+            self.usable = False
+            self.closed = True
+            self.report(PublishOutcome(lost=f"{len(self.unconfirmed)} message(s) not confirmed in time"))
+            self.connection.close()
+            return
+        self.connection.ioloop.call_later(1.0, self._watch_confirms)

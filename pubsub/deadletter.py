@@ -50,9 +50,7 @@ def outbox_mark_deadlettered(*, message_id: uuid.UUID, reason: str) -> bool:
     if row is None:
         return False
     now = timezone.now()
-    next_attempt = (
-        next_attempt_after_failure(attempts=row.attempts, now=now) if reason in REPUBLISHABLE_REASONS else None
-    )
+    next_attempt = next_attempt_after_failure(attempts=row.attempts) if reason in REPUBLISHABLE_REASONS else None
     QueuePublishHistory.objects.filter(pk=row.pk).update(
         status=Status.EXPIRED,
         expired_reason=reason,

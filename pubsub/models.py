@@ -3,6 +3,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from pubsub.dbclock import DatabaseNow
 from pubsub.encoders import OutboxJSONEncoder
 
 SEVEN_DAYS_SECS = 7 * 24 * 3600
@@ -38,8 +39,11 @@ class QueuePublishHistory(models.Model):
     expired_reason = models.CharField(max_length=64, blank=True)
 
     attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    # the database's clock decides when a new row is due, not the clock of the host writing it
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_default=DatabaseNow())
     claimed_by = models.CharField(max_length=255, blank=True)
+    # which claim holds the row: only the holder of this claim may record its outcome
+    claim_token = models.CharField(max_length=32, blank=True, default="")
     claimed_until = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from project.audit import audit_bulk
 from pubsub.broker import BrokerUnavailable, Publisher
+from pubsub.dbclock import DatabaseNow
 from pubsub.deadletter import DeadletterConsumer
 from pubsub.models import QueuePublishHistory
-from pubsub.relay import relay_batch
+from pubsub.relay import OutboxRelay
 
 logger = logging.getLogger(__name__)
 Status = QueuePublishHistory.Status
@@ -53,7 +54,7 @@ def outbox_retry(*, queryset: QuerySet, actor=None) -> int:
         actor=actor,
         action_name="retry",
         attempts=0,
-        next_attempt_at=timezone.now(),
+        next_attempt_at=DatabaseNow(),
         expired_reason="",
     )
 
@@ -75,19 +76,12 @@ def outbox_publish_due_now(*, limit: int = PUBLISH_NOW_LIMIT) -> tuple[int, int]
     """One bounded relay pass in this process: publish what is due, up to `limit` rows.
     Returns (published, failed); raises BrokerUnavailable when the broker can't be reached."""
     worker_id = f"publish-now@{socket.gethostname()}:{os.getpid()}"
-    publisher = Publisher()
-    published = failed = 0
+    relay = OutboxRelay(publisher=Publisher(), worker_id=worker_id, batch_size=min(500, limit))
     try:
-        while published + failed < limit:
-            batch = min(500, limit - published - failed)
-            done, errors = relay_batch(publisher=publisher, worker_id=worker_id, batch_size=batch)
-            published += done
-            failed += errors
-            if done + errors < batch:
-                break
+        return relay.drain(limit=limit)
     finally:
-        publisher.close()
-    return published, failed
+        relay.publisher.close()
+        relay.release_all()
 
 
 class _BoundedDeadletterDrain(DeadletterConsumer):

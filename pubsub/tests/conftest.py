@@ -31,8 +31,8 @@ def make_row():
 def publisher():
     publishers = []
 
-    def _publisher(url=None):
-        publishers.append(Publisher(url))
+    def _publisher(url=None, *, window=None):
+        publishers.append(Publisher(url, window=window))
         return publishers[-1]
 
     yield _publisher

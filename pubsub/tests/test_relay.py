@@ -1,6 +1,7 @@
 import json
 import threading
 from datetime import timedelta
+from unittest import mock
 
 import pika
 import pytest
@@ -14,6 +15,8 @@ from pubsub.relay import (
     outbox_claim_batch,
     outbox_mark_failed,
     outbox_mark_published,
+    outbox_release_leased_by,
+    outbox_renew_lease,
     relay_batch,
     retry_delay_secs,
 )
@@ -194,11 +197,11 @@ def test_claim_takes_at_most_the_batch_size_oldest_first(make_row):
     assert [row.pk for row in claimed] == [rows[0].pk, rows[1].pk]
 
 
-def test_mark_published_by_a_worker_that_lost_the_lease_changes_nothing(make_row):
+def test_mark_published_under_another_claim_than_the_rows_changes_nothing(make_row):
     row = make_row()
     outbox_claim_batch(worker_id="w1", batch_size=10, lease_secs=60)
 
-    changed = outbox_mark_published(ids=[row.pk], worker_id="w2")
+    changed = outbox_mark_published(ids=[row.pk], claim_token="a-claim-that-lost-the-lease")
 
     row.refresh_from_db()
     assert changed == 0
@@ -207,16 +210,121 @@ def test_mark_published_by_a_worker_that_lost_the_lease_changes_nothing(make_row
     assert row.attempts == 0
 
 
-def test_mark_failed_by_a_worker_that_lost_the_lease_changes_nothing(make_row):
+def test_mark_failed_under_another_claim_than_the_rows_changes_nothing(make_row):
     row = make_row()
     [claimed] = outbox_claim_batch(worker_id="w1", batch_size=10, lease_secs=60)
 
-    changed = outbox_mark_failed(rows=[claimed], errors={row.pk: "boom"}, worker_id="w2")
+    changed = outbox_mark_failed(rows=[claimed], errors={row.pk: "boom"}, claim_token="a-claim-that-lost-the-lease")
 
     row.refresh_from_db()
     assert changed == 0
     assert row.status == Status.PENDING
     assert row.error_msg == ""
+
+
+def test_each_claim_has_its_own_token(make_row):
+    make_row(), make_row()
+
+    [first] = outbox_claim_batch(worker_id="w1", batch_size=1, lease_secs=60)
+    [second] = outbox_claim_batch(worker_id="w1", batch_size=1, lease_secs=60)
+
+    assert first.claim_token and second.claim_token and first.claim_token != second.claim_token
+    assert QueuePublishHistory.objects.get(pk=first.pk).claim_token == first.claim_token
+
+
+def test_a_claim_skips_rows_of_claims_this_process_still_holds_even_when_their_lease_ran_out(make_row):
+    row = make_row()
+    [claimed] = outbox_claim_batch(worker_id="w1", batch_size=10, lease_secs=60)
+    past = timezone.now() - timedelta(seconds=1)
+    QueuePublishHistory.objects.filter(pk=row.pk).update(claimed_until=past, next_attempt_at=past)
+
+    assert outbox_claim_batch(worker_id="w1", batch_size=10, lease_secs=60, held_tokens=[claimed.claim_token]) == []
+
+
+def test_renewing_a_lease_extends_it_for_the_rows_the_claim_holds(make_row):
+    row = make_row()
+    [claimed] = outbox_claim_batch(worker_id="w1", batch_size=10, lease_secs=5)
+
+    held = outbox_renew_lease(ids=[row.pk], claim_token=claimed.claim_token, lease_secs=600)
+
+    row.refresh_from_db()
+    assert held == 1
+    assert row.claimed_until > timezone.now() + timedelta(seconds=500)
+    assert row.next_attempt_at == row.claimed_until
+
+
+def test_renewing_a_lease_under_another_claim_changes_nothing(make_row):
+    row = make_row()
+    outbox_claim_batch(worker_id="w1", batch_size=10, lease_secs=5)
+    before = QueuePublishHistory.objects.get(pk=row.pk).claimed_until
+
+    held = outbox_renew_lease(ids=[row.pk], claim_token="a-claim-that-lost-the-lease", lease_secs=600)
+
+    assert held == 0
+    assert QueuePublishHistory.objects.get(pk=row.pk).claimed_until == before
+
+
+def test_releasing_what_a_worker_leased_spares_the_claims_it_still_holds(make_row):
+    kept, orphaned = make_row(), make_row()
+    [held] = outbox_claim_batch(worker_id="w1", batch_size=1, lease_secs=60)
+    outbox_claim_batch(worker_id="w1", batch_size=1, lease_secs=60)
+
+    released = outbox_release_leased_by(worker_id="w1", except_tokens=[held.claim_token])
+
+    kept.refresh_from_db()
+    orphaned.refresh_from_db()
+    assert released == 1
+    assert kept.claim_token == held.claim_token
+    assert orphaned.claimed_by == "" and orphaned.next_attempt_at <= timezone.now()
+
+
+# -- the database's clock --------------------------------------------------------------------
+
+
+def host_clock_off_by(minutes: int):
+    """This host's clock `minutes` off; the database's is right."""
+    wrong = timezone.now() + timedelta(minutes=minutes)
+    return mock.patch("django.utils.timezone.now", return_value=wrong)
+
+
+@pytest.mark.parametrize("minutes", [10, -10])
+def test_a_new_row_is_due_by_the_database_clock_whatever_the_hosts(minutes, make_row):
+    with host_clock_off_by(minutes):
+        row = make_row()
+
+    row.refresh_from_db()
+    assert abs(row.next_attempt_at - timezone.now()) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("minutes", [10, -10])
+def test_a_lease_runs_on_the_database_clock_whatever_the_hosts(minutes, make_row):
+    row = make_row()
+
+    with host_clock_off_by(minutes):
+        outbox_claim_batch(worker_id="w1", batch_size=10, lease_secs=60)
+
+    row.refresh_from_db()
+    assert timezone.now() + timedelta(seconds=50) < row.claimed_until < timezone.now() + timedelta(seconds=70)
+
+
+def test_a_relay_whose_clock_runs_ahead_does_not_take_a_lease_still_running(make_row):
+    make_row()
+    outbox_claim_batch(worker_id="w1", batch_size=10, lease_secs=60)
+
+    with host_clock_off_by(10):
+        assert outbox_claim_batch(worker_id="w2", batch_size=10, lease_secs=60) == []
+
+
+def test_a_failure_backs_off_on_the_database_clock_whatever_the_hosts(settings, make_row):
+    settings.OUTBOX_RETRY_BASE_SECS = 10
+    row = make_row()
+    [claimed] = outbox_claim_batch(worker_id="w1", batch_size=10, lease_secs=60)
+
+    with host_clock_off_by(-10):
+        outbox_mark_failed(rows=[claimed], errors={row.pk: "boom"}, claim_token=claimed.claim_token)
+
+    row.refresh_from_db()
+    assert timezone.now() + timedelta(seconds=3) < row.next_attempt_at < timezone.now() + timedelta(seconds=11)
 
 
 # -- failures and backoff ----------------------------------------------------------------------
@@ -228,7 +336,7 @@ def test_failure_backs_off_counts_the_attempt_and_keeps_the_error(settings, make
     [claimed] = outbox_claim_batch(worker_id="w1", batch_size=10, lease_secs=60)
     before = timezone.now()
 
-    outbox_mark_failed(rows=[claimed], errors={row.pk: "NOT_FOUND - no exchange"}, worker_id="w1")
+    outbox_mark_failed(rows=[claimed], errors={row.pk: "NOT_FOUND - no exchange"}, claim_token=claimed.claim_token)
 
     row.refresh_from_db()
     assert row.status == Status.ERROR
@@ -243,7 +351,7 @@ def test_error_text_with_quotes_is_stored_verbatim(make_row):
     [claimed] = outbox_claim_batch(worker_id="w1", batch_size=10, lease_secs=60)
     error = """it's "broken"; -- ' OR 1=1 \\ %s"""
 
-    outbox_mark_failed(rows=[claimed], errors={row.pk: error}, worker_id="w1")
+    outbox_mark_failed(rows=[claimed], errors={row.pk: error}, claim_token=claimed.claim_token)
 
     row.refresh_from_db()
     assert row.error_msg == error
@@ -255,7 +363,7 @@ def test_failure_at_max_attempts_waits_for_a_person(settings, make_row):
     row = make_row(attempts=2)
     [claimed] = outbox_claim_batch(worker_id="w1", batch_size=10, lease_secs=60)
 
-    outbox_mark_failed(rows=[claimed], errors={row.pk: "still failing"}, worker_id="w1")
+    outbox_mark_failed(rows=[claimed], errors={row.pk: "still failing"}, claim_token=claimed.claim_token)
 
     row.refresh_from_db()
     assert row.status == Status.ERROR
@@ -303,6 +411,15 @@ def test_publisher_keeps_one_connection_across_a_refused_message(rabbit, extra_r
     assert relay.connection is connection_before
     assert relay.is_open
     assert rabbit.message_count(rabbit.route.queue) == 1
+
+
+def test_publisher_keeps_more_messages_in_flight_than_its_window_allows_at_once(rabbit, make_row, publisher):
+    rows = [make_row() for _ in range(25)]
+
+    published, failed = relay_batch(publisher=publisher(window=4), worker_id="w1", batch_size=25)
+
+    assert (published, failed) == (25, 0)
+    assert rabbit.message_count(rabbit.route.queue) == len(rows)
 
 
 # -- broker down -------------------------------------------------------------------------------
@@ -390,11 +507,13 @@ def test_publisher_declares_again_an_exchange_deleted_behind_its_back(rabbit, ma
     assert rabbit.message_count(rabbit.route.queue) == 2
 
 
-def test_publisher_reconnects_after_its_connection_closed(rabbit, make_row, publisher):
+def test_publisher_reconnects_after_its_connection_closed(rabbit, make_row, publisher, wait_until):
     relay = publisher()
     make_row()
     relay_batch(publisher=relay, worker_id="w1")
-    relay.connection.close()
+    # closed on its own I/O thread, the only one that may touch it
+    relay.connection.ioloop.add_callback_threadsafe(relay.connection.close)
+    wait_until(lambda: not relay.is_open)
 
     row = make_row()
     relay_batch(publisher=relay, worker_id="w1")
