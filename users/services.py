@@ -21,6 +21,7 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from common.services import model_update
 from project.audit import audit_bulk
 from project.batching import delete_in_batches
 from users.models import User, UserImportJob, user_codes_allocate
@@ -48,10 +49,35 @@ def user_create(*, data: dict, created_by: User | None = None) -> User:
     return user
 
 
+# what user_update changes (the API's writable fields; a password has services of its own)
+USER_UPDATE_FIELDS = (
+    "username",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "email",
+    "user_type",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+    "gender",
+    "phone_no",
+    "dob",
+    "nationality",
+    "address",
+    "class_teacher",
+    "session",
+    "semester",
+    "stream",
+    "course",
+)
+
+
 def user_update(*, user: User, data: dict, updated_by: User | None = None, current_password: str | None = None) -> User:
-    """Change a user's fields. Changing one's own e-mail takes one's current password: whoever
-    holds the e-mail gets the password resets, so a stolen access token alone must not move it.
-    The old address is told of any change of it."""
+    """Change a user's fields, saving only those whose value changes: an update that changes
+    nothing saves nothing and sends other deployments no message. Changing one's own e-mail takes
+    one's current password: whoever holds the e-mail gets the password resets, so a stolen access
+    token alone must not move it. The old address is told of any change of it."""
     old_email = user.email
     email_changes = "email" in data and data["email"] != old_email
     if email_changes and updated_by is not None and updated_by.pk == user.pk:
@@ -59,12 +85,14 @@ def user_update(*, user: User, data: dict, updated_by: User | None = None, curre
             raise ValidationError({"current_password": ["Your current password is needed to change your e-mail."]})
         if not user.check_password(current_password):
             raise ValidationError({"current_password": ["The current password is not correct."]})
-    for field, value in data.items():
-        setattr(user, field, value)
-    user.updated_by = updated_by
-    user.full_clean(exclude=["password", "user_code"])
-    user.save()
-    if email_changes and old_email:
+    user, _ = model_update(
+        instance=user,
+        fields=USER_UPDATE_FIELDS,
+        data=data,
+        on_change={"updated_by": updated_by},
+        clean_exclude=["password", "user_code"],
+    )
+    if old_email and user.email != old_email:
         _email_change_notify(user=user, old_email=old_email)
     return user
 
