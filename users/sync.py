@@ -19,6 +19,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from users.models import ConflictingUserSyncLog, SyncedUserLink, User, UserSyncInbox
+from users.signals import sync_messages_suppressed
 from users.sync_hashes import HASH_COST_LIMIT_FACTOR, hash_cost_problem
 from users.sync_payload import (
     KNOWN_USER_KEYS,
@@ -274,12 +275,12 @@ def _save_user(user: User, fields: dict) -> None:
         setattr(user, name, value)
     user.full_clean(exclude=["password", "user_code", "class_teacher"])
     # the change came from another deployment: don't send it back out
-    user._skip_sync_message = True
-    if user._state.adding:
-        user.save()
-        return
-    changed = [name for name, attname in attnames.items() if getattr(user, attname) != before[name]]
-    user.save(update_fields=[*changed, "updated_at"])
+    with sync_messages_suppressed():
+        if user._state.adding:
+            user.save()
+            return
+        changed = [name for name, attname in attnames.items() if getattr(user, attname) != before[name]]
+        user.save(update_fields=[*changed, "updated_at"])
 
 
 def _apply(message: SyncMessage) -> str:
