@@ -25,7 +25,7 @@ from common.services import model_update
 from project.audit import audit_bulk
 from project.batching import delete_in_batches
 from users.models import User, UserImportJob, user_codes_allocate
-from users.resources import import_format_for, user_import_resource_class_for
+from users.resources import import_format_for, import_row_password, user_import_resource_class_for
 from users.selectors import user_get_active_by_email
 from users.tokens import token_pair_for_user, tokens_revoke
 
@@ -394,8 +394,8 @@ def user_import_job_run(*, job_id: int) -> UserImportJob | None:
         return UserImportJob.objects.filter(pk=job_id).first()
     job = UserImportJob.objects.get(pk=job_id)
     try:
-        users = _user_import_validate(job=job)
-        _user_import_hash_passwords(job=job, users=users)
+        users, passwords = _user_import_validate(job=job)
+        _user_import_hash_passwords(job=job, users=users, passwords=passwords)
         _user_import_write(job=job, users=users)
         job.status, job.processed = UserImportJob.Status.DONE, len(users)
     except UserImportInvalid as exc:
@@ -452,7 +452,8 @@ def user_import_files_purge_stale(*, older_than: datetime) -> int:
     return deleted
 
 
-def _user_import_validate(*, job: UserImportJob) -> list[User]:
+def _user_import_validate(*, job: UserImportJob) -> tuple[list[User], list[str]]:
+    """The file's users, validated and unsaved, and their plaintext passwords, in file order."""
     input_format = import_format_for(extension=job.file_format)()
     with job.file.open("rb") as stored:
         data = stored.read()
@@ -478,14 +479,16 @@ def _user_import_validate(*, job: UserImportJob) -> list[User]:
         if hidden > 0:
             lines.append(f"… and {hidden} more invalid rows.")
         raise UserImportInvalid("\n".join(lines))
-    return [row.instance for row in result.valid_rows()]
+    rows = result.valid_rows()
+    return [row.instance for row in rows], [import_row_password(row.row_values) for row in rows]
 
 
-def _user_import_hash_passwords(*, job: UserImportJob, users: list[User]) -> None:
-    """Hash on settings.USER_IMPORT_HASH_THREADS threads (PBKDF2 runs in hashlib with the GIL
-    released), writing the progress about a hundred times."""
+def _user_import_hash_passwords(*, job: UserImportJob, users: list[User], passwords: list[str]) -> None:
+    """Set each user's password from the plaintext one at the same place in `passwords`, hashed
+    on settings.USER_IMPORT_HASH_THREADS threads (PBKDF2 runs in hashlib with the GIL released),
+    writing the progress about a hundred times."""
     step = max(100, len(users) // 100)
-    plain = [user.__dict__.pop("_import_password", "") or None for user in users]
+    plain = [password or None for password in passwords]
     with ThreadPoolExecutor(max_workers=settings.USER_IMPORT_HASH_THREADS) as pool:
         for done, (user, hashed) in enumerate(zip(users, pool.map(make_password, plain), strict=True), 1):
             # an empty password makes an unusable one, as the API does

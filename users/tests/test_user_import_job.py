@@ -77,6 +77,19 @@ def test_job_creates_users_with_hashed_passwords_and_one_outbox_message_each(que
         )
 
 
+def test_job_gives_each_user_the_password_of_its_own_row(queue_job):
+    run(
+        queue_job(
+            [row("pw-one", "Amber-Falcon-Quarry-17"), row("pw-two", ""), row("pw-three", "Velvet-Comet-Ridge-58")]
+        )
+    )
+
+    users = {user.username: user for user in User.objects.filter(username__startswith="pw-")}
+    assert users["pw-one"].check_password("Amber-Falcon-Quarry-17")
+    assert not users["pw-two"].has_usable_password()
+    assert users["pw-three"].check_password("Velvet-Comet-Ridge-58")
+
+
 def test_job_records_the_importer_as_registering_the_users(queue_job, importer):
     run(queue_job([row("job-one")]))
 
