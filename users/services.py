@@ -265,7 +265,8 @@ def sync_conflict_apply_again(*, conflict, actor: User | None) -> str:
     it arrived). Applied: the conflict is resolved. Still conflicting: the conflict keeps the new
     reason and no second conflict row is left behind. Returns the outcome."""
     from users.models import ConflictingUserSyncLog, SyncedUserLink, UserSyncInbox
-    from users.sync import APPLIED, PoisonMessage, sync_message_decode, user_sync_apply
+    from users.sync import APPLIED, user_sync_apply
+    from users.sync_message import PoisonMessage, sync_message_decode
 
     version = conflict.version
     if version is None:

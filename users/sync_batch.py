@@ -32,13 +32,13 @@ from users.sync import (
     CONFLICT,
     DUPLICATE,
     UNKNOWN_USER,
-    SyncMessage,
     conflict_raw_body,
     different_body_reason,
     user_fields_from_message,
     user_sync_apply,
     validation_reason,
 )
+from users.sync_message import SyncMessage
 from users.sync_payload import PRIVILEGE_FIELDS, USER_CREATED
 from users.sync_rows import instances_insert, rows_insert
 from users.tokens import tokens_blacklist_outstanding

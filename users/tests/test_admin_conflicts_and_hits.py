@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from users.models import ConflictingUserSyncLog, User, UserAPIHitLog
-from users.sync import APPLIED, sync_message_decode, user_sync_apply
+from users.sync import APPLIED, user_sync_apply
+from users.sync_message import sync_message_decode
 from users.tests.factories import StaffUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
