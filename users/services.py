@@ -265,8 +265,9 @@ def sync_conflict_apply_again(*, conflict, actor: User | None) -> str:
     it arrived). Applied: the conflict is resolved. Still conflicting: the conflict keeps the new
     reason and no second conflict row is left behind. Returns the outcome."""
     from users.models import ConflictingUserSyncLog, SyncedUserLink, UserSyncInbox
-    from users.sync import APPLIED, user_sync_apply
+    from users.sync import user_sync_apply
     from users.sync_message import PoisonMessage, sync_message_decode
+    from users.sync_rules import APPLIED, SyncConflict
 
     version = conflict.version
     if version is None:
@@ -286,7 +287,7 @@ def sync_conflict_apply_again(*, conflict, actor: User | None) -> str:
             queue=conflict.queue,
         )
     except PoisonMessage as exc:
-        conflict.reason = f"undecodable: {exc}"[:500]
+        conflict.reason = SyncConflict.undecodable(exc).reason[:500]
         conflict.save(update_fields=["reason"])
         return "undecodable"
     with transaction.atomic():
@@ -315,7 +316,7 @@ def sync_conflicts_apply_waiting(*, keys) -> int:
     resolved. `keys` are (source, source_id) pairs just applied or just parked: both sides look
     after their own commit, so whichever commits last finds the other. Returns how many applied."""
     from users.models import ConflictingUserSyncLog, SyncedUserLink
-    from users.sync import APPLIED, UNKNOWN_USER
+    from users.sync_rules import APPLIED, UNKNOWN_USER
 
     by_source: dict[str, set[int]] = {}
     for source, source_id in keys:

@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from users.models import ConflictingUserSyncLog, User, UserAPIHitLog
-from users.sync import APPLIED, user_sync_apply
+from users.sync import user_sync_apply
 from users.sync_message import sync_message_decode
+from users.sync_rules import APPLIED
 from users.tests.factories import StaffUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
