@@ -249,34 +249,11 @@ class UserImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().has_view_permission(request, obj) or request.user.has_perm("users.add_user")
 
 
-class ConflictReasonFilter(admin.SimpleListFilter):
-    """The kinds of reason users/sync.py writes, matched on their fixed wording."""
-
-    title = "reason"
-    parameter_name = "reason"
-    KINDS = {
-        "username": ("username", "Username taken"),
-        "unknown": ("unknown user", "Unknown user"),
-        "stale": ("stale", "Stale version"),
-        "invalid": ("invalid", "Invalid values"),
-        "data": ("conflicts with existing data", "Conflicts with existing data"),
-        "undecodable": ("undecodable", "Undecodable"),
-    }
-
-    def lookups(self, request, model_admin):
-        return [(key, label) for key, (_, label) in self.KINDS.items()]
-
-    def queryset(self, request, queryset):
-        if self.value() in self.KINDS:
-            return queryset.filter(reason__startswith=self.KINDS[self.value()][0])
-        return queryset
-
-
 @admin.register(ConflictingUserSyncLog)
 class ConflictingUserSyncLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "created_at", "message_type", "source", "reason", "resolved", "resolved_by"]
     list_display_links = ["id", "created_at"]
-    list_filter = ["resolved", ConflictReasonFilter, ("created_at", admin.DateFieldListFilter), "message_type"]
+    list_filter = ["resolved", "reason_code", ("created_at", admin.DateFieldListFilter), "message_type"]
     list_select_related = ["resolved_by"]
     search_fields = ["=message_id", "reason", "source"]
     search_help_text = "Exact message id, or words from the reason or the source."
@@ -291,6 +268,7 @@ class ConflictingUserSyncLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "version",
         "exchange",
         "queue",
+        "reason_code",
         "reason",
         "created_at",
         "resolved",

@@ -287,8 +287,9 @@ def sync_conflict_apply_again(*, conflict, actor: User | None) -> str:
             queue=conflict.queue,
         )
     except PoisonMessage as exc:
-        conflict.reason = SyncConflict.undecodable(exc).reason[:500]
-        conflict.save(update_fields=["reason"])
+        undecodable = SyncConflict.undecodable(exc)
+        conflict.reason, conflict.reason_code = undecodable.reason[:500], undecodable.code
+        conflict.save(update_fields=["reason", "reason_code"])
         return "undecodable"
     with transaction.atomic():
         newest_before = ConflictingUserSyncLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -301,8 +302,8 @@ def sync_conflict_apply_again(*, conflict, actor: User | None) -> str:
         repeated = ConflictingUserSyncLog.objects.filter(pk__gt=newest_before, message_id=conflict.message_id)
         newest = repeated.order_by("-pk").first()
         if newest is not None:
-            conflict.reason = newest.reason
-            conflict.save(update_fields=["reason"])
+            conflict.reason, conflict.reason_code = newest.reason, newest.reason_code
+            conflict.save(update_fields=["reason", "reason_code"])
             repeated.delete()
     return outcome
 
@@ -316,7 +317,7 @@ def sync_conflicts_apply_waiting(*, keys) -> int:
     resolved. `keys` are (source, source_id) pairs just applied or just parked: both sides look
     after their own commit, so whichever commits last finds the other. Returns how many applied."""
     from users.models import ConflictingUserSyncLog, SyncedUserLink
-    from users.sync_rules import APPLIED, UNKNOWN_USER
+    from users.sync_rules import APPLIED
 
     by_source: dict[str, set[int]] = {}
     for source, source_id in keys:
@@ -328,7 +329,7 @@ def sync_conflicts_apply_waiting(*, keys) -> int:
                 source=source,
                 source_id__in=source_ids,
                 resolved=False,
-                reason__startswith=UNKNOWN_USER,
+                reason_code=ConflictingUserSyncLog.Reason.UNKNOWN_USER,
             )
             .order_by("version", "pk")
             .values_list("pk", "source_id")

@@ -27,8 +27,6 @@ APPLIED_FIELDS = tuple(f for f in SYNCED_FIELDS if f not in NOT_APPLIED)
 APPLIED = "applied"
 DUPLICATE = "duplicate"
 CONFLICT = "conflict"
-# the reason an update that overtook its create is parked with (see sync_conflicts_apply_waiting)
-UNKNOWN_USER = "unknown user"
 
 NOT_A_HASH = "is not a password hash this deployment knows"
 NOT_A_HASH_CODE = "not_a_hash"
@@ -143,28 +141,34 @@ def conflict_raw_body(message: SyncMessage) -> str:
     return json.dumps(json.loads(message.raw_body) | {"user": cleaned}, ensure_ascii=False)
 
 
+Reason = ConflictingUserSyncLog.Reason
+
+
 @dataclass(frozen=True)
 class SyncConflict:
-    """Why a message is not applied, in the words support reads. Each kind is made here only, so
-    both paths give the same reason for the same case."""
+    """Why a message is not applied: its kind (stored as the conflict's reason_code, what the
+    admin filters on) and the words support reads. Each kind is made here only, so both paths
+    give the same code and the same reason for the same case."""
 
+    code: Reason
     reason: str
 
     @classmethod
     def unknown_user(cls, message: SyncMessage) -> "SyncConflict":
-        return cls(f"{UNKNOWN_USER}: no user from {message.source} #{message.source_id} here")
+        # how an update that overtook its create is parked (see sync_conflicts_apply_waiting)
+        return cls(Reason.UNKNOWN_USER, f"unknown user: no user from {message.source} #{message.source_id} here")
 
     @classmethod
     def username_exists(cls, username: str) -> "SyncConflict":
-        return cls(f"username {username!r} already exists")
+        return cls(Reason.USERNAME_TAKEN, f"username {username!r} already exists")
 
     @classmethod
     def username_of_another_user(cls, username: str) -> "SyncConflict":
-        return cls(f"username {username!r} belongs to another user here")
+        return cls(Reason.USERNAME_TAKEN, f"username {username!r} belongs to another user here")
 
     @classmethod
     def stale(cls, message: SyncMessage, last_version: int) -> "SyncConflict":
-        return cls(f"stale: version {message.version} is not newer than {last_version}")
+        return cls(Reason.STALE, f"stale: version {message.version} is not newer than {last_version}")
 
     @classmethod
     def invalid(cls, exc: ValidationError) -> "SyncConflict":
@@ -173,19 +177,22 @@ class SyncConflict:
             parts = [f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()]
         else:
             parts = exc.messages
-        return cls("invalid: " + "; ".join(parts))
+        return cls(Reason.INVALID, "invalid: " + "; ".join(parts))
 
     @classmethod
     def existing_data(cls, exc: IntegrityError) -> "SyncConflict":
-        return cls(f"conflicts with existing data: {exc}")
+        return cls(Reason.EXISTING_DATA, f"conflicts with existing data: {exc}")
 
     @classmethod
     def different_body(cls, message: SyncMessage) -> "SyncConflict":
-        return cls(f"message_id {message.message_id} was already handled with a different body: not applied")
+        return cls(
+            Reason.DIFFERENT_BODY,
+            f"message_id {message.message_id} was already handled with a different body: not applied",
+        )
 
     @classmethod
     def undecodable(cls, exc: PoisonMessage) -> "SyncConflict":
-        return cls(f"undecodable: {exc}")
+        return cls(Reason.UNDECODABLE, f"undecodable: {exc}")
 
 
 def sync_conflict_find(
@@ -226,4 +233,5 @@ def sync_conflict_log_build(*, message: SyncMessage, conflict: SyncConflict) -> 
         version=message.version,
         raw_body=conflict_raw_body(message),
         reason=conflict.reason[:500],
+        reason_code=conflict.code,
     )
