@@ -7,7 +7,7 @@ asked for (`manage.py check --deploy --database default`), as the deployment run
 from django.core.checks import Error, Tags, register
 from django.db import DatabaseError
 
-from users.services import DEV_SUPERUSER_USERNAME
+from users.services.dev import DEV_SUPERUSER_USERNAME
 
 DEFAULT_CREDENTIALS_ID = "users.E001"
 

@@ -1,6 +1,6 @@
 """CSV/XLSX import of users (django-import-export): reading and validating a file as the API
 validates a new user. Nothing is saved here: the admin's preview shows what this finds, and the
-confirmed file is written by a background job (users.services.user_import_job_run)."""
+confirmed file is written by a background job (users.services.imports.user_import_job_run)."""
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError

@@ -11,7 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from users.models import ConflictingUserSyncLog
-from users.services import sync_conflict_apply_again
+from users.services.conflicts import sync_conflict_apply_again
 from users.sync_payload import USER_UPDATED
 from users.tests.factories import StaffUserFactory, UserFactory
 from users.tests.sync_messages import APPLY_PATHS, apply_one, remote_message

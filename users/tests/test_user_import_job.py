@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from pubsub.models import QueuePublishHistory
 from users.models import User, UserImportJob
-from users.services import user_import_job_create
+from users.services.import_jobs import user_import_job_create
 from users.tasks import import_users
 from users.tests.factories import StaffUserFactory, UserFactory
 
