@@ -86,6 +86,21 @@ def test_no_services_module_imports_inside_a_function():
     assert inside == []
 
 
+def test_product_modules_import_each_other_at_module_level_only():
+    """Except in an AppConfig's ready(), where Django wants an app's signal and check modules
+    imported: an import inside a function is how a cycle hides."""
+    modules = product_modules()
+    inside = [
+        f"{name}.{function.name}: {ast.unparse(statement)}"
+        for name, path in modules.items()
+        for function in ast.walk(ast.parse(path.read_text()))
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef) and function.name != "ready"
+        for statement in ast.walk(function)
+        if imported_modules(statement, modules)
+    ]
+    assert inside == []
+
+
 ENTRY_MODULES = sorted(
     name for name in product_modules() if any(name.startswith(package.replace("/", ".")) for package in ENTRY_PACKAGES)
 )

@@ -9,6 +9,8 @@ from django.db import models, router, transaction
 from django.db.models import F
 from django.db.models.functions import Floor
 
+from users.tokens import tokens_revoke
+
 USER_CODE_PREFIX = "UC"
 # a change of one of these may revoke the user's tokens (user_change_revokes_tokens)
 TOKEN_REVOKING_FIELDS = ("password", "is_active", "is_deleted")
@@ -144,8 +146,6 @@ class User(AbstractUser):
             super().save(*args, **kwargs)
             self.tokens_revoked_on_save = None
             if revoke:
-                from users.tokens import tokens_revoke
-
                 self.tokens_revoked_on_save = tokens_revoke(user_ids=[self.pk])
                 self.refresh_from_db(fields=["token_generation"])
 
