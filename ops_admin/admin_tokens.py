@@ -8,7 +8,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from project.admin_filters import YesNoFilter
+from common.admin.filters import YesNoFilter
 from project.admin_pagination import EstimatedCountPaginator
 from project.admin_readonly import ReadOnlyModelAdmin
 from users.services.tokens import tokens_blacklist, tokens_flush_expired
