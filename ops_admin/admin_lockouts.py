@@ -5,7 +5,7 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin, messages
 
 from common.admin.filters import YesNoFilter
-from project.admin_pagination import EstimatedCountPaginator
+from common.admin.pagination import EstimatedCountPaginator
 from project.admin_readonly import ReadOnlyModelAdmin
 from users.login_lockout import login_attempts_with_lockout, login_lockout_ends_at, login_lockouts_release
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from common.admin.filters import YesNoFilter
-from project.admin_pagination import EstimatedCountPaginator
+from common.admin.pagination import EstimatedCountPaginator
 from project.admin_readonly import ReadOnlyModelAdmin
 from users.services.tokens import tokens_blacklist, tokens_flush_expired
 

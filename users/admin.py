@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 from import_export import resources
 from import_export.admin import ImportMixin
 
+from common.admin.pagination import EstimatedCountPaginator
 from project.admin_export import SafeExportMixin
-from project.admin_pagination import EstimatedCountPaginator
 from project.admin_readonly import ReadOnlyAdminMixin
 from project.redaction import message_body_redact
 from users.models import ConflictingUserSyncLog, User, UserAPIHitLog, UserImportJob

@@ -140,7 +140,7 @@ def test_hits_are_exported_with_view_permission_only(auditor):
 def test_hits_admin_never_counts_the_whole_table():
     from django.contrib import admin
 
-    from project.admin_pagination import EstimatedCountPaginator
+    from common.admin.pagination import EstimatedCountPaginator
 
     model_admin = admin.site._registry[UserAPIHitLog]
     assert model_admin.paginator is EstimatedCountPaginator
