@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 
 from common.admin.filters import YesNoFilter
 from common.admin.pagination import EstimatedCountPaginator
-from project.admin_readonly import ReadOnlyModelAdmin
+from common.admin.readonly import ReadOnlyModelAdmin
 from users.login_lockout import login_attempts_with_lockout, login_lockout_ends_at, login_lockouts_release
 
 for model in (AccessAttempt, AccessFailureLog, AccessLog):

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from common.admin.pagination import EstimatedCountPaginator
-from project.admin_readonly import ReadOnlyAdminMixin
+from common.admin.readonly import ReadOnlyAdminMixin
 from scheduler.services import tasks_run_now
 
 for model in (Task, CompletedTask):

@@ -10,7 +10,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from common.admin.filters import YesNoFilter
 from common.admin.pagination import EstimatedCountPaginator
-from project.admin_readonly import ReadOnlyModelAdmin
+from common.admin.readonly import ReadOnlyModelAdmin
 from users.services.tokens import tokens_blacklist, tokens_flush_expired
 
 # tokens one press of "Flush expired tokens" deletes at most: the request must end; the nightly

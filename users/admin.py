@@ -14,8 +14,8 @@ from import_export import resources
 from import_export.admin import ImportMixin
 
 from common.admin.pagination import EstimatedCountPaginator
+from common.admin.readonly import ReadOnlyAdminMixin
 from project.admin_export import SafeExportMixin
-from project.admin_readonly import ReadOnlyAdminMixin
 from project.redaction import message_body_redact
 from users.models import ConflictingUserSyncLog, User, UserAPIHitLog, UserImportJob
 from users.resources import IMPORT_FORMATS, user_import_resource_class_for
