@@ -364,7 +364,7 @@ METRICS_API_WINDOW_SECS = env.int("METRICS_API_WINDOW_SECS", default=60)
 # when set, /metrics answers only a scraper sending it as a bearer token (Prometheus: authorization)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
-# --- Admin exports (django-import-export; project/admin_export.py) -----------------------------
+# --- Admin exports (django-import-export; common/admin/export.py) -----------------------------
 # text a spreadsheet would run as a formula (= + - @, tab, CR) is neutralised in CSV and XLSX exports
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 

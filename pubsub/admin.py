@@ -8,9 +8,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from import_export import fields, resources, widgets
 
+from common.admin.export import SafeExportMixin
 from common.admin.pagination import EstimatedCountPaginator
 from common.admin.readonly import ReadOnlyAdminMixin
-from project.admin_export import SafeExportMixin
 from project.redaction import message_body_redact
 from pubsub import services
 from pubsub.broker import BrokerUnavailable

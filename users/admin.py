@@ -13,9 +13,9 @@ from django.views.decorators.http import require_POST
 from import_export import resources
 from import_export.admin import ImportMixin
 
+from common.admin.export import SafeExportMixin
 from common.admin.pagination import EstimatedCountPaginator
 from common.admin.readonly import ReadOnlyAdminMixin
-from project.admin_export import SafeExportMixin
 from project.redaction import message_body_redact
 from users.models import ConflictingUserSyncLog, User, UserAPIHitLog, UserImportJob
 from users.resources import IMPORT_FORMATS, user_import_resource_class_for
