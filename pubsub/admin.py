@@ -11,7 +11,7 @@ from import_export import fields, resources, widgets
 from common.admin.export import SafeExportMixin
 from common.admin.pagination import EstimatedCountPaginator
 from common.admin.readonly import ReadOnlyAdminMixin
-from project.redaction import message_body_redact
+from common.admin.redaction import message_body_redact
 from pubsub import services
 from pubsub.broker import BrokerUnavailable
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat

@@ -16,7 +16,7 @@ from import_export.admin import ImportMixin
 from common.admin.export import SafeExportMixin
 from common.admin.pagination import EstimatedCountPaginator
 from common.admin.readonly import ReadOnlyAdminMixin
-from project.redaction import message_body_redact
+from common.admin.redaction import message_body_redact
 from users.models import ConflictingUserSyncLog, User, UserAPIHitLog, UserImportJob
 from users.resources import IMPORT_FORMATS, user_import_resource_class_for
 from users.services.conflicts import sync_conflict_apply_again, sync_conflicts_resolve
