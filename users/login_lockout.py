@@ -22,7 +22,7 @@ from django.db.models.lookups import IsNull
 from django.utils import timezone
 from rest_framework.exceptions import Throttled
 
-from project.audit import audit_bulk
+from common.audit import audit_bulk
 from project.batching import delete_in_batches
 from users.api_hits import client_ip
 
