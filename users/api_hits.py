@@ -36,7 +36,7 @@ from ipware import get_client_ip
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from user_agents import parse as parse_user_agent
 
-from project.batching import delete_in_batches
+from common.batching import delete_in_batches
 from users.authentication import RevocableJWTAuthentication
 from users.models import User, UserAPIHitLog
 

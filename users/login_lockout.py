@@ -23,7 +23,7 @@ from django.utils import timezone
 from rest_framework.exceptions import Throttled
 
 from common.audit import audit_bulk
-from project.batching import delete_in_batches
+from common.batching import delete_in_batches
 from users.api_hits import client_ip
 
 USERNAME_MAX_LENGTH = AccessAttempt._meta.get_field("username").max_length

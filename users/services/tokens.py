@@ -6,7 +6,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from common.audit import audit_bulk
-from project.batching import delete_in_batches
+from common.batching import delete_in_batches
 from users.models import User
 from users.tokens import tokens_revoke
 
