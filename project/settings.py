@@ -12,7 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from project.logcontext import log_file_name_for
+from common.logcontext import log_file_name_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -383,7 +383,7 @@ LOG_FILE_BACKUPS = env.int("LOG_FILE_BACKUPS", default=5)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"log_context": {"()": "project.logcontext.LogContextFilter"}},
+    "filters": {"log_context": {"()": "common.logcontext.LogContextFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(log_context)s %(message)s"},
     },
