@@ -327,7 +327,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # the database, not a per-process cache: every web process and host sees the same failures
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
-# the client's address by the project's one rule (users.api_hits.client_ip, IPWARE_TRUSTED_PROXIES).
+# the client's address by the project's one rule (common.net.client_ip, IPWARE_TRUSTED_PROXIES).
 # Not axes' AXES_IPWARE_* call: it believes an X-Forwarded-For whose last hop names a trusted proxy
 # from any peer, so each forged header would be a fresh address with no failures
 AXES_CLIENT_IP_CALLABLE = "users.login_lockout.login_client_ip"

@@ -24,7 +24,7 @@ from rest_framework.exceptions import Throttled
 
 from common.audit import audit_bulk
 from common.batching import delete_in_batches
-from users.api_hits import client_ip
+from common.net import client_ip
 
 USERNAME_MAX_LENGTH = AccessAttempt._meta.get_field("username").max_length
 
