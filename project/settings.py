@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # auditlog's, believing X-Forwarded-For only from IPWARE_TRUSTED_PROXIES
-    "project.audit_middleware.TrustedProxyAuditlogMiddleware",
+    "common.audit_middleware.TrustedProxyAuditlogMiddleware",
     # last, as django-axes requires: turns a locked-out admin login into the lockout page
     "axes.middleware.AxesMiddleware",
 ]
