@@ -6,7 +6,7 @@ from auditlog.models import LogEntry
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 
-from project.admin_pagination import EstimatedCountPaginator
+from common.admin.pagination import EstimatedCountPaginator
 
 if admin.site.is_registered(LogEntry):
     admin.site.unregister(LogEntry)

@@ -4,9 +4,9 @@ unlock action, the failed logins and the admin logins."""
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin, messages
 
-from project.admin_filters import YesNoFilter
-from project.admin_pagination import EstimatedCountPaginator
-from project.admin_readonly import ReadOnlyModelAdmin
+from common.admin.filters import YesNoFilter
+from common.admin.pagination import EstimatedCountPaginator
+from common.admin.readonly import ReadOnlyModelAdmin
 from users.login_lockout import login_attempts_with_lockout, login_lockout_ends_at, login_lockouts_release
 
 for model in (AccessAttempt, AccessFailureLog, AccessLog):

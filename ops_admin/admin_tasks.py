@@ -4,8 +4,8 @@ from background_task.models import CompletedTask, Task
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from project.admin_pagination import EstimatedCountPaginator
-from project.admin_readonly import ReadOnlyAdminMixin
+from common.admin.pagination import EstimatedCountPaginator
+from common.admin.readonly import ReadOnlyAdminMixin
 from scheduler.services import tasks_run_now
 
 for model in (Task, CompletedTask):

@@ -8,10 +8,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from project.admin_filters import YesNoFilter
-from project.admin_pagination import EstimatedCountPaginator
-from project.admin_readonly import ReadOnlyModelAdmin
-from users.services import tokens_blacklist, tokens_flush_expired
+from common.admin.filters import YesNoFilter
+from common.admin.pagination import EstimatedCountPaginator
+from common.admin.readonly import ReadOnlyModelAdmin
+from users.services.tokens import tokens_blacklist, tokens_flush_expired
 
 # tokens one press of "Flush expired tokens" deletes at most: the request must end; the nightly
 # housekeeping task deletes the rest

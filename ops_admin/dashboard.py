@@ -13,7 +13,7 @@ from django.db.models.functions import TruncHour
 from django.urls import reverse
 from django.utils import timezone
 
-from project.admin_pagination import queryset_count_estimate
+from common.admin.pagination import queryset_count_estimate
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat
 from scheduler.selectors import FailedTask, tasks_failed_counts, tasks_failed_recent
 from scheduler.services import SCHEDULER_NAME

@@ -13,7 +13,7 @@ from pubsub.broker import BrokerUnavailable
 from pubsub.services import deadletter_drain_now, outbox_publish_due_now
 from scheduler.services import tasks_run_due
 from users.api_hits import api_hits_purge_expired
-from users.services import tokens_flush_expired
+from users.services.tokens import tokens_flush_expired
 
 # bounds of one button press: the request must end well within a proxy's timeout
 SCHEDULED_TASKS_LIMIT = 20

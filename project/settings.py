@@ -12,7 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from project.logcontext import log_file_name_for
+from common.logcontext import log_file_name_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # auditlog's, believing X-Forwarded-For only from IPWARE_TRUSTED_PROXIES
-    "project.audit_middleware.TrustedProxyAuditlogMiddleware",
+    "common.audit_middleware.TrustedProxyAuditlogMiddleware",
     # last, as django-axes requires: turns a locked-out admin login into the lockout page
     "axes.middleware.AxesMiddleware",
 ]
@@ -214,16 +214,16 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.RevocableJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["users.views.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["common.api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "users.pagination.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.api.pagination.StandardPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=25),
-    "DEFAULT_SCHEMA_CLASS": "project.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "users.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "common.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "common.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("LOGIN_THROTTLE_RATE", default="10/min"),
         "password_reset": env.str("PASSWORD_RESET_THROTTLE_RATE", default="5/min"),
@@ -329,7 +329,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # the database, not a per-process cache: every web process and host sees the same failures
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
-# the client's address by the project's one rule (users.api_hits.client_ip, IPWARE_TRUSTED_PROXIES).
+# the client's address by the project's one rule (common.net.client_ip, IPWARE_TRUSTED_PROXIES).
 # Not axes' AXES_IPWARE_* call: it believes an X-Forwarded-For whose last hop names a trusted proxy
 # from any peer, so each forged header would be a fresh address with no failures
 AXES_CLIENT_IP_CALLABLE = "users.login_lockout.login_client_ip"
@@ -366,7 +366,7 @@ METRICS_API_WINDOW_SECS = env.int("METRICS_API_WINDOW_SECS", default=60)
 # when set, /metrics answers only a scraper sending it as a bearer token (Prometheus: authorization)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
-# --- Admin exports (django-import-export; project/admin_export.py) -----------------------------
+# --- Admin exports (django-import-export; common/admin/export.py) -----------------------------
 # text a spreadsheet would run as a formula (= + - @, tab, CR) is neutralised in CSV and XLSX exports
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
@@ -385,7 +385,7 @@ LOG_FILE_BACKUPS = env.int("LOG_FILE_BACKUPS", default=5)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"log_context": {"()": "project.logcontext.LogContextFilter"}},
+    "filters": {"log_context": {"()": "common.logcontext.LogContextFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(log_context)s %(message)s"},
     },

@@ -17,7 +17,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
 ]
 
-handler400 = "project.error_views.bad_request"
-handler403 = "project.error_views.permission_denied"
-handler404 = "project.error_views.page_not_found"
-handler500 = "project.error_views.server_error"
+handler400 = "common.error_views.bad_request"
+handler403 = "common.error_views.permission_denied"
+handler404 = "common.error_views.page_not_found"
+handler500 = "common.error_views.server_error"

@@ -8,10 +8,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from import_export import fields, resources, widgets
 
-from project.admin_export import SafeExportMixin
-from project.admin_pagination import EstimatedCountPaginator
-from project.admin_readonly import ReadOnlyAdminMixin
-from project.redaction import message_body_redact
+from common.admin.export import SafeExportMixin
+from common.admin.pagination import EstimatedCountPaginator
+from common.admin.readonly import ReadOnlyAdminMixin
+from common.admin.redaction import message_body_redact
 from pubsub import services
 from pubsub.broker import BrokerUnavailable
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pika
 from pika.exceptions import AMQPError
 
-from project.logcontext import message_context
+from common.logcontext import message_context
 from pubsub.broker import CONNECTION_ERRORS, BrokerUnavailable, close_quietly, connect
 from pubsub.daemon import Daemon, database_outage
 

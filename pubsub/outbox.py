@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from project.batching import delete_in_batches
+from common.batching import delete_in_batches
 from pubsub.conf import Route, setting
 from pubsub.encoders import OutboxJSONEncoder
 from pubsub.models import QueuePublishHistory

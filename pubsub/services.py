@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from project.audit import audit_bulk
+from common.audit import audit_bulk
 from pubsub.broker import BrokerUnavailable, Publisher
 from pubsub.dbclock import DatabaseNow
 from pubsub.deadletter import DeadletterConsumer

@@ -14,7 +14,7 @@ from background_task.signals import task_error
 from background_task.tasks import autodiscover, tasks
 from django.utils import timezone
 
-from project.batching import delete_in_batches
+from common.batching import delete_in_batches
 from pubsub.heartbeat import heartbeat_beat
 from scheduler.registry import LONG_RUNNING_TASK_NAMES
 

@@ -13,13 +13,16 @@ from django.views.decorators.http import require_POST
 from import_export import resources
 from import_export.admin import ImportMixin
 
-from project.admin_export import SafeExportMixin
-from project.admin_pagination import EstimatedCountPaginator
-from project.admin_readonly import ReadOnlyAdminMixin
-from project.redaction import message_body_redact
-from users import services
+from common.admin.export import SafeExportMixin
+from common.admin.pagination import EstimatedCountPaginator
+from common.admin.readonly import ReadOnlyAdminMixin
+from common.admin.redaction import message_body_redact
 from users.models import ConflictingUserSyncLog, User, UserAPIHitLog, UserImportJob
 from users.resources import IMPORT_FORMATS, user_import_resource_class_for
+from users.services.conflicts import sync_conflict_apply_again, sync_conflicts_resolve
+from users.services.import_jobs import user_import_job_create
+from users.services.imports import USER_IMPORT_PREVIEW_FOLDER
+from users.services.tokens import tokens_revoke_for_user
 
 PRIVILEGE_FIELDS = ["is_staff", "is_superuser", "groups", "user_permissions"]
 
@@ -133,7 +136,7 @@ class UserAdmin(AuditlogHistoryAdminMixin, ImportMixin, DjangoUserAdmin):
 
     def get_tmp_storage_class_kwargs(self):
         # IMPORT_EXPORT_TMP_STORAGE_CLASS (MediaStorage): a folder beside the job files
-        return {"MEDIA_FOLDER": services.USER_IMPORT_PREVIEW_FOLDER}
+        return {"MEDIA_FOLDER": USER_IMPORT_PREVIEW_FOLDER}
 
     def import_action(self, request, **kwargs):
         """The preview. django-import-export keeps the uploaded file for the confirm step even
@@ -175,7 +178,7 @@ class UserAdmin(AuditlogHistoryAdminMixin, ImportMixin, DjangoUserAdmin):
             )
             return redirect(reverse("admin:users_user_import"))
         tmp_storage.remove()
-        job = services.user_import_job_create(
+        job = user_import_job_create(
             content=data if isinstance(data, bytes) else data.encode("utf-8"),
             file_name=confirm_form.cleaned_data["original_file_name"],
             file_format=input_format.get_extension(),
@@ -197,7 +200,7 @@ class UserAdmin(AuditlogHistoryAdminMixin, ImportMixin, DjangoUserAdmin):
     @admin.action(description="Revoke all tokens of the selected users", permissions=["manage_tokens"])
     def revoke_tokens(self, request, queryset):
         users = list(queryset)
-        blacklisted = sum(services.tokens_revoke_for_user(user=user, actor=request.user) for user in users)
+        blacklisted = sum(tokens_revoke_for_user(user=user, actor=request.user) for user in users)
         self.message_user(
             request,
             f"Revoked every token of {len(users)} user(s): {blacklisted} refresh token(s) blacklisted, "
@@ -249,34 +252,11 @@ class UserImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().has_view_permission(request, obj) or request.user.has_perm("users.add_user")
 
 
-class ConflictReasonFilter(admin.SimpleListFilter):
-    """The kinds of reason users/sync.py writes, matched on their fixed wording."""
-
-    title = "reason"
-    parameter_name = "reason"
-    KINDS = {
-        "username": ("username", "Username taken"),
-        "unknown": ("unknown user", "Unknown user"),
-        "stale": ("stale", "Stale version"),
-        "invalid": ("invalid", "Invalid values"),
-        "data": ("conflicts with existing data", "Conflicts with existing data"),
-        "undecodable": ("undecodable", "Undecodable"),
-    }
-
-    def lookups(self, request, model_admin):
-        return [(key, label) for key, (_, label) in self.KINDS.items()]
-
-    def queryset(self, request, queryset):
-        if self.value() in self.KINDS:
-            return queryset.filter(reason__startswith=self.KINDS[self.value()][0])
-        return queryset
-
-
 @admin.register(ConflictingUserSyncLog)
 class ConflictingUserSyncLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "created_at", "message_type", "source", "reason", "resolved", "resolved_by"]
     list_display_links = ["id", "created_at"]
-    list_filter = ["resolved", ConflictReasonFilter, ("created_at", admin.DateFieldListFilter), "message_type"]
+    list_filter = ["resolved", "reason_code", ("created_at", admin.DateFieldListFilter), "message_type"]
     list_select_related = ["resolved_by"]
     search_fields = ["=message_id", "reason", "source"]
     search_help_text = "Exact message id, or words from the reason or the source."
@@ -291,6 +271,7 @@ class ConflictingUserSyncLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "version",
         "exchange",
         "queue",
+        "reason_code",
         "reason",
         "created_at",
         "resolved",
@@ -319,7 +300,7 @@ class ConflictingUserSyncLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def apply_again(self, request, queryset):
         outcomes: dict[str, int] = {}
         for conflict in queryset.filter(resolved=False):
-            outcome = services.sync_conflict_apply_again(conflict=conflict, actor=request.user)
+            outcome = sync_conflict_apply_again(conflict=conflict, actor=request.user)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())) or "nothing open"
         level = messages.SUCCESS if set(outcomes) <= {"applied"} else messages.WARNING
@@ -327,7 +308,7 @@ class ConflictingUserSyncLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Mark selected conflicts resolved", permissions=["resolve"])
     def mark_resolved(self, request, queryset):
-        changed = services.sync_conflicts_resolve(queryset=queryset, actor=request.user)
+        changed = sync_conflicts_resolve(queryset=queryset, actor=request.user)
         self.message_user(request, f"{changed} conflict(s) marked resolved.", messages.SUCCESS)
 
 

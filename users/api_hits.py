@@ -15,7 +15,6 @@ log rather than slowing the API down.
 """
 
 import atexit
-import ipaddress
 import logging
 import queue
 import re
@@ -26,17 +25,16 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
-from types import SimpleNamespace
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, close_old_connections, connections
 from django.utils import timezone
-from ipware import get_client_ip
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from user_agents import parse as parse_user_agent
 
-from project.batching import delete_in_batches
+from common.batching import delete_in_batches
+from common.net import client_ip, ip_address_or_none
 from users.authentication import RevocableJWTAuthentication
 from users.models import User, UserAPIHitLog
 
@@ -127,27 +125,6 @@ async def api_hit_arecord(*, hit: ApiHit) -> None:
 
 
 # -- resolving and writing ----------------------------------------------------------------------
-def _valid_ip(value: str | None) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value)) if value else None
-    except ValueError:
-        return None
-
-
-def client_ip(*, remote_addr: str, forwarded_for: str, trusted_proxies: list[str]) -> str | None:
-    """The caller's address. X-Forwarded-For is believed only when it comes from the trusted
-    proxies: the connecting peer is appended as the last hop, so django-ipware accepts the chain
-    only if the peer itself is the (last) trusted proxy. With no trusted proxy, the peer."""
-    peer = remote_addr.strip()
-    if not trusted_proxies or not forwarded_for or not peer:
-        return _valid_ip(peer)
-    chain = SimpleNamespace(META={"HTTP_X_FORWARDED_FOR": f"{forwarded_for}, {peer}"})
-    ip, _routable = get_client_ip(
-        chain, proxy_trusted_ips=trusted_proxies, request_header_order=["HTTP_X_FORWARDED_FOR"], strict=False
-    )
-    return _valid_ip(ip) or _valid_ip(peer)
-
-
 @lru_cache(maxsize=1024)
 def user_agent_fields(user_agent: str) -> tuple[str, str, str]:
     """(browser, OS, device) as django-user-agents' parser names them; parsing costs about a
@@ -161,7 +138,7 @@ def server_internal_ip() -> str | None:
     """This server's address, found once: SERVER_INTERNAL_IP, else the interface of the default
     route (a UDP connect sends nothing), else what the host name resolves to."""
     if settings.SERVER_INTERNAL_IP:
-        return _valid_ip(settings.SERVER_INTERNAL_IP)
+        return ip_address_or_none(settings.SERVER_INTERNAL_IP)
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed anywhere
@@ -169,7 +146,7 @@ def server_internal_ip() -> str | None:
     except OSError:
         pass
     try:
-        return _valid_ip(socket.gethostbyname(socket.gethostname()))
+        return ip_address_or_none(socket.gethostbyname(socket.gethostname()))
     except OSError:
         return None
 

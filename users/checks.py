@@ -7,15 +7,14 @@ asked for (`manage.py check --deploy --database default`), as the deployment run
 from django.core.checks import Error, Tags, register
 from django.db import DatabaseError
 
-from users.services import DEV_SUPERUSER_USERNAME
+from users.models import User
+from users.services.dev import DEV_SUPERUSER_USERNAME
 
 DEFAULT_CREDENTIALS_ID = "users.E001"
 
 
 @register(Tags.database, deploy=True)
 def check_no_default_credentials(app_configs=None, databases=None, **kwargs):
-    from users.models import User
-
     errors = []
     for alias in databases or ():
         try:

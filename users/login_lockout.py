@@ -22,9 +22,9 @@ from django.db.models.lookups import IsNull
 from django.utils import timezone
 from rest_framework.exceptions import Throttled
 
-from project.audit import audit_bulk
-from project.batching import delete_in_batches
-from users.api_hits import client_ip
+from common.audit import audit_bulk
+from common.batching import delete_in_batches
+from common.net import client_ip
 
 USERNAME_MAX_LENGTH = AccessAttempt._meta.get_field("username").max_length
 

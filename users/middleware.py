@@ -11,7 +11,7 @@ from django.core.signals import request_finished
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
-from project.logcontext import request_id_bind, request_id_unbind
+from common.logcontext import request_id_bind, request_id_unbind
 from users import api_hits
 
 logger = logging.getLogger(__name__)

@@ -9,6 +9,8 @@ from django.db import models, router, transaction
 from django.db.models import F
 from django.db.models.functions import Floor
 
+from users.tokens import tokens_revoke
+
 USER_CODE_PREFIX = "UC"
 # a change of one of these may revoke the user's tokens (user_change_revokes_tokens)
 TOKEN_REVOKING_FIELDS = ("password", "is_active", "is_deleted")
@@ -144,8 +146,6 @@ class User(AbstractUser):
             super().save(*args, **kwargs)
             self.tokens_revoked_on_save = None
             if revoke:
-                from users.tokens import tokens_revoke
-
                 self.tokens_revoked_on_save = tokens_revoke(user_ids=[self.pk])
                 self.refresh_from_db(fields=["token_generation"])
 
@@ -195,6 +195,18 @@ auditlog.register(User, exclude_fields=["password", "last_login", "token_generat
 class ConflictingUserSyncLog(models.Model):
     """A user message from another deployment that could not be applied, kept for support."""
 
+    class Reason(models.TextChoices):
+        """The kind of conflict (users.sync_rules.SyncConflict makes each); `reason` says the rest."""
+
+        UNKNOWN_USER = "unknown_user", "Unknown user"
+        USERNAME_TAKEN = "username_taken", "Username taken"
+        STALE = "stale", "Stale version"
+        INVALID = "invalid", "Invalid values"
+        EXISTING_DATA = "existing_data", "Conflicts with existing data"
+        DIFFERENT_BODY = "different_body", "Another body under a handled message id"
+        UNDECODABLE = "undecodable", "Undecodable"
+        OTHER = "other", "Other"
+
     message_id = models.UUIDField(null=True, blank=True, db_index=True)
     message_type = models.CharField(max_length=64, blank=True)
     exchange = models.CharField(max_length=255, blank=True)
@@ -206,6 +218,7 @@ class ConflictingUserSyncLog(models.Model):
     version = models.BigIntegerField(null=True, blank=True)
     raw_body = models.TextField()
     reason = models.CharField(max_length=500)
+    reason_code = models.CharField("kind of conflict", max_length=32, choices=Reason.choices, default=Reason.OTHER)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     resolved = models.BooleanField(default=False)
     resolved_at = models.DateTimeField(null=True, blank=True)

@@ -1,6 +1,6 @@
 """CSV/XLSX import of users (django-import-export): reading and validating a file as the API
 validates a new user. Nothing is saved here: the admin's preview shows what this finds, and the
-confirmed file is written by a background job (users.services.user_import_job_run)."""
+confirmed file is written by a background job (users.services.imports.user_import_job_run)."""
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -40,6 +40,11 @@ def import_format_for(*, extension: str):
     return next(fmt for fmt in IMPORT_FORMATS if fmt().get_extension() == extension)
 
 
+def import_row_password(row) -> str:
+    """The plaintext password of a file's row ("" for none): checked by the resource, hashed by the job."""
+    return str(row.get("password") or "")
+
+
 def _username_key(username: str) -> str:
     # MariaDB's utf8mb4_unicode_ci unique index (and Django's user-creation form) treat usernames
     # that differ only in case as the same one
@@ -67,8 +72,9 @@ class UserImportResource(resources.ModelResource):
         skip_diff = True
         # no savepoint per row: nothing is saved row by row
         use_bulk = True
-        # the job reads the validated instances from the result
+        # the job reads the validated instances from the result, and each one's password from its row
         store_instance = True
+        store_row_values = True
 
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
@@ -84,13 +90,12 @@ class UserImportResource(resources.ModelResource):
 
     def import_instance(self, instance, row, **kwargs):
         super().import_instance(instance, row, **kwargs)
-        plain = str(row.get("password") or "")
+        plain = import_row_password(row)
         if plain:
             try:
                 validate_password(plain, instance)
             except ValidationError as exc:
                 raise ValidationError({"password": exc.messages}) from exc
-        instance._import_password = plain
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         errors = dict(import_validation_errors or {})

@@ -1,267 +1,38 @@
-"""The receiving side of user sync: decode a message from another deployment and apply it once.
+"""The receiving side of user sync, one message at a time: apply a decoded message
+(users.sync_message) from another deployment once, by the rules of users.sync_rules.
 
-Decoding failures are poison (rejected to the DLQ by the consumer). Messages that decode but can't
-be applied (username taken, unknown user, stale update, invalid values) are conflicts: logged to
-ConflictingUserSyncLog for support, and recorded in the inbox like any handled message.
+Messages that decode but can't be applied (username taken, unknown user, stale update, invalid
+values) are conflicts: logged to ConflictingUserSyncLog for support, and recorded in the inbox like
+any handled message.
 """
 
-import datetime
-import hashlib
-import json
-import re
-import uuid
-from dataclasses import dataclass
-
-from django.conf import settings
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, identify_hasher, make_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
-from django.utils import timezone
+from django.db import IntegrityError, transaction
 
-from users.models import ConflictingUserSyncLog, SyncedUserLink, User, UserSyncInbox
-from users.sync_hashes import HASH_COST_LIMIT_FACTOR, hash_cost_problem
-from users.sync_payload import (
-    KNOWN_USER_KEYS,
-    PRIVILEGE_FIELDS,
-    SYNCED_FIELDS,
-    USER_CREATED,
-    USER_MESSAGE_TYPES,
+from users.models import SyncedUserLink, User, UserSyncInbox
+from users.signals import sync_messages_suppressed
+from users.sync_message import SyncMessage
+from users.sync_rules import (
+    APPLIED,
+    CONFLICT,
+    DUPLICATE,
+    SyncConflict,
+    sync_conflict_find,
+    sync_conflict_log_build,
+    user_fields_from_message,
 )
 
-# never copied from another deployment: identity is local (user_code has its own sequence here)
-NOT_APPLIED = frozenset({"user_code", "registered_on", "updated_at", "profile_img"})
-APPLIED_FIELDS = tuple(f for f in SYNCED_FIELDS if f not in NOT_APPLIED)
 
-APPLIED = "applied"
-DUPLICATE = "duplicate"
-CONFLICT = "conflict"
-# the reason an update that overtook its create is parked with (see sync_conflicts_apply_waiting)
-UNKNOWN_USER = "unknown user"
-
-
-# source_id and the x-outbox-id version are stored in BIGINT columns
-BIGINT_MAX = 2**63 - 1
-NOT_A_HASH = "is not a password hash this deployment knows"
-NOT_A_HASH_CODE = "not_a_hash"
-# a \uD800-\uDFFF escape: only a lone one makes text that is not Unicode (checked when seen)
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-REDACTED_NOT_A_HASH = "[removed: not a password hash]"
-REDACTED_UNKNOWN_KEY = "[removed: not on the allow-list]"
-
-
-class PoisonMessage(ValueError):
-    """The message cannot be understood at all; it goes to the dead-letter queue."""
-
-
-def _short(value) -> str:
-    """A hostile value, cut short enough for a log line or a conflict reason."""
-    text = repr(value)
-    return text if len(text) <= 80 else f"{text[:77]}..."
-
-
-def _is_bigint(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and -BIGINT_MAX - 1 <= value <= BIGINT_MAX
-
-
-def _is_unicode_text(data, raw: str) -> bool:
-    """False when a \\u escape left a lone surrogate: no database column can store that."""
-    if not _SURROGATE_ESCAPE.search(raw):
-        return True
-    try:
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except (UnicodeEncodeError, RecursionError):
-        return False
-    return True
-
-
-@dataclass(frozen=True)
-class SyncMessage:
-    message_id: uuid.UUID
-    type: str
-    source: str
-    source_id: int
-    version: int
-    user: dict
-    raw_body: str
-    exchange: str = ""
-    queue: str = ""
-
-    @property
-    def body_sha256(self) -> str:
-        """Kept in the inbox: a second body under a handled message_id is told apart from a redelivery."""
-        return hashlib.sha256(self.raw_body.encode("utf-8")).hexdigest()
-
-
-def sync_message_decode(
-    *, body: bytes, message_id, headers: dict | None, exchange: str = "", queue: str = ""
-) -> SyncMessage:
-    if len(body) > settings.USER_SYNC_MAX_BODY_BYTES:
-        raise PoisonMessage(f"body of {len(body)} bytes exceeds USER_SYNC_MAX_BODY_BYTES")
-    try:
-        parsed_id = uuid.UUID(str(message_id))
-    except ValueError:
-        raise PoisonMessage(f"message_id {_short(message_id)} is not a UUID") from None
-    try:
-        raw = body.decode("utf-8")
-        data = json.loads(raw)
-    except ValueError as exc:
-        # JSONDecodeError and UnicodeDecodeError, and an integer of more digits than Python parses
-        raise PoisonMessage(f"body is not UTF-8 JSON: {str(exc)[:200]}") from None
-    except RecursionError:
-        raise PoisonMessage("body is not UTF-8 JSON: nested too deeply") from None
-    if not isinstance(data, dict):
-        raise PoisonMessage(f"body is a JSON {type(data).__name__}, not an object")
-    message_type = data.get("type")
-    if message_type not in USER_MESSAGE_TYPES:
-        raise PoisonMessage(f"unknown message type {_short(message_type)}")
-    if not _is_unicode_text(data, raw):
-        raise PoisonMessage("body is not UTF-8 JSON: a \\u escape leaves a lone surrogate")
-    source, source_id, user = data.get("source"), data.get("source_id"), data.get("user")
-    if not isinstance(source, str) or not source or len(source) > 255 or "\x00" in source:
-        raise PoisonMessage("source must be a non-empty string")
-    if not _is_bigint(source_id):
-        raise PoisonMessage("source_id must be a 64-bit integer")
-    if not isinstance(user, dict) or not isinstance(user.get("username"), str) or not user["username"]:
-        raise PoisonMessage("user must be an object with a username")
-    version = (headers or {}).get("x-outbox-id")
-    if not _is_bigint(version):
-        raise PoisonMessage("header x-outbox-id (the message's version) is missing or not a 64-bit integer")
-    return SyncMessage(parsed_id, message_type, source, source_id, version, user, raw, exchange, queue)
-
-
-def user_fields_from_message(message: SyncMessage, *, teachers: dict | None = None) -> dict:
-    """The local field values a message asks for, checked; `teachers` maps usernames to users
-    already fetched (the batch path), otherwise the class teacher is looked up here."""
-    allowed = APPLIED_FIELDS + (PRIVILEGE_FIELDS if settings.USER_SYNC_ACCEPT_PRIVILEGES else ())
-    fields = {name: message.user[name] for name in allowed if name in message.user}
-    if fields.get("user_type") == User.UserType.ADMIN and not settings.USER_SYNC_ACCEPT_PRIVILEGES:
-        # an API administrator has every right on the users API: a privilege like is_staff, so
-        # the user keeps the type it has here (a new one the default)
-        del fields["user_type"]
-    errors = {name: [problem] for name, value in fields.items() if (problem := _value_problem(name, value))}
-    if errors:
-        raise ValidationError(errors)
-    if "password" in fields:
-        fields["password"] = _local_password(fields["password"])
-    teacher = message.user.get("class_teacher_username")
-    if isinstance(teacher, str) and "\x00" not in teacher:
-        fields["class_teacher"] = (
-            teachers.get(teacher) if teachers is not None else User.objects.filter(username=teacher).first()
-        )
-    return fields
-
-
-def _value_problem(name: str, value) -> str:
-    """What is wrong with the JSON type of a value (the model's validation checks the rest); a
-    wrong type would otherwise fail deep in the ORM and take the whole batch with it."""
-    if name == "password":
-        return "" if value is None or isinstance(value, str) else "must be a string"
-    field = User._meta.get_field(name)
-    if value is None:
-        return "" if field.null else "must not be null"
-    if isinstance(field, models.BooleanField):
-        return "" if isinstance(value, bool) else "must be true or false"
-    if not isinstance(value, str):
-        return "must be a string"
-    if "\x00" in value:
-        return "must not contain NUL characters"
-    if isinstance(field, models.DateField):  # DateTimeField too
-        try:
-            parsed = field.to_python(value)
-            if isinstance(parsed, datetime.datetime):
-                # stored as UTC: a time near year 1 or 9999 may not convert
-                (parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)).astimezone(datetime.UTC)
-        except ValidationError:
-            return "is not a valid ISO 8601 date"
-        except (OverflowError, ValueError):
-            return "is out of range"
-    return ""
-
-
-def _local_password(password: str | None) -> str:
-    """A hash of an algorithm configured here (PASSWORD_HASHERS), within a sane cost
-    (users.sync_hashes), that this deployment can check; an empty or unusable one becomes a fresh
-    unusable password, so text after the "!" (it could be anything) is never stored."""
-    if not password or password.startswith(UNUSABLE_PASSWORD_PREFIX):
-        return make_password(None)
-    not_a_hash = ValidationError({"password": [ValidationError(NOT_A_HASH, code=NOT_A_HASH_CODE)]})
-    try:
-        hasher = identify_hasher(password)
-        too_costly = hash_cost_problem(hasher=hasher, encoded=password)
-    except ValueError:  # UnreadableHash too
-        raise not_a_hash from None
-    if too_costly:
-        raise ValidationError(
-            {"password": [f"costs more than {HASH_COST_LIMIT_FACTOR}x this deployment's hash: {too_costly}"]}
-        )
-    if hasher.library is not None:
-        try:
-            hasher._load_library()
-        except ValueError:
-            # stored, it would fail every login of the user with a server error
-            raise ValidationError(
-                {"password": [f"is a {hasher.algorithm} hash, whose library is not installed here"]}
-            ) from None
-    try:
-        hasher.decode(password)
-    except Exception:  # noqa: BLE001 - each hasher parses its format its own way and fails in its own way
-        raise not_a_hash from None
-    return password
-
-
-def _is_not_a_hash(password) -> bool:
-    """True for a password that is no hash at all (a plaintext one, say): never kept. A hash
-    refused for its cost or its algorithm is kept with the conflict like any other value."""
-    if not isinstance(password, str):
-        return False
-    try:
-        _local_password(password)
-    except ValidationError as exc:
-        return any(error.code == NOT_A_HASH_CODE for error in exc.error_dict["password"])
-    return False
-
-
-def conflict_raw_body(message: SyncMessage) -> str:
-    """The body kept with a conflict, for support to read and apply again: as received, unless it
-    carries a password that is no hash or keys off the allow-list (plaintext passwords, say),
-    whose values are then removed. Removed values could not have been applied anyway."""
-    user = message.user
-    bad_password = _is_not_a_hash(user.get("password"))
-    unknown = [key for key in user if key not in KNOWN_USER_KEYS]
-    if not bad_password and not unknown:
-        return message.raw_body
-    cleaned = {key: REDACTED_UNKNOWN_KEY if key in unknown else value for key, value in user.items()}
-    if bad_password:
-        cleaned["password"] = REDACTED_NOT_A_HASH
-    return json.dumps(json.loads(message.raw_body) | {"user": cleaned}, ensure_ascii=False)
-
-
-def validation_reason(exc: ValidationError) -> str:
-    """'invalid: field: message; ...' so support sees which field was wrong."""
-    if hasattr(exc, "error_dict"):
-        parts = [f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()]
-    else:
-        parts = exc.messages
-    return "invalid: " + "; ".join(parts)
-
-
-def _conflict(message: SyncMessage, reason: str) -> str:
-    ConflictingUserSyncLog.objects.create(
-        message_id=message.message_id,
-        message_type=message.type,
-        exchange=message.exchange,
-        queue=message.queue,
-        source=message.source,
-        source_id=message.source_id,
-        version=message.version,
-        raw_body=conflict_raw_body(message),
-        reason=reason[:500],
-    )
+def _conflict(message: SyncMessage, conflict: SyncConflict) -> str:
+    sync_conflict_log_build(message=message, conflict=conflict).save()
     return CONFLICT
 
 
-def different_body_reason(message: SyncMessage) -> str:
-    return f"message_id {message.message_id} was already handled with a different body: not applied"
+def _username_held_by_other(username: str, user_id: int | None) -> bool:
+    users = User.objects.filter(username=username)
+    if user_id is not None:
+        users = users.exclude(pk=user_id)
+    return users.exists()
 
 
 def _save_user(user: User, fields: dict) -> None:
@@ -274,32 +45,29 @@ def _save_user(user: User, fields: dict) -> None:
         setattr(user, name, value)
     user.full_clean(exclude=["password", "user_code", "class_teacher"])
     # the change came from another deployment: don't send it back out
-    user._skip_sync_message = True
-    if user._state.adding:
-        user.save()
-        return
-    changed = [name for name, attname in attnames.items() if getattr(user, attname) != before[name]]
-    user.save(update_fields=[*changed, "updated_at"])
+    with sync_messages_suppressed():
+        if user._state.adding:
+            user.save()
+            return
+        changed = [name for name, attname in attnames.items() if getattr(user, attname) != before[name]]
+        user.save(update_fields=[*changed, "updated_at"])
 
 
 def _apply(message: SyncMessage) -> str:
     link = SyncedUserLink.objects.select_for_update().filter(source=message.source, source_id=message.source_id).first()
     fields = user_fields_from_message(message)
+    conflict = sync_conflict_find(
+        message=message, username=fields["username"], link=link, username_held_by_other=_username_held_by_other
+    )
+    if conflict is not None:
+        return _conflict(message, conflict)
     if link is None:
-        if message.type != USER_CREATED:
-            return _conflict(message, f"{UNKNOWN_USER}: no user from {message.source} #{message.source_id} here")
-        if User.objects.filter(username=fields["username"]).exists():
-            return _conflict(message, f"username {fields['username']!r} already exists")
         user = User()
         _save_user(user, fields)
         SyncedUserLink.objects.create(
             source=message.source, source_id=message.source_id, user=user, last_version=message.version
         )
         return APPLIED
-    if message.version <= link.last_version:
-        return _conflict(message, f"stale: version {message.version} is not newer than {link.last_version}")
-    if User.objects.filter(username=fields["username"]).exclude(pk=link.user_id).exists():
-        return _conflict(message, f"username {fields['username']!r} belongs to another user here")
     # locked until the message is applied: a revocation or password change waits for it
     _save_user(User.objects.select_for_update().get(pk=link.user_id), fields)
     link.last_version = message.version
@@ -311,7 +79,7 @@ def _duplicate(message: SyncMessage, handled_sha256: str) -> str:
     """A redelivery changes nothing; another body under a handled message_id is the sender's bug,
     kept as a conflict so it is not silently lost (rows from before the digest was kept have none)."""
     if handled_sha256 and handled_sha256 != message.body_sha256:
-        return _conflict(message, different_body_reason(message))
+        return _conflict(message, SyncConflict.different_body(message))
     return DUPLICATE
 
 
@@ -337,9 +105,9 @@ def user_sync_apply(*, message: SyncMessage, record_inbox: bool = True) -> str:
             with transaction.atomic():
                 outcome = _apply(message)
         except ValidationError as exc:
-            outcome = _conflict(message, validation_reason(exc))
+            outcome = _conflict(message, SyncConflict.invalid(exc))
         except IntegrityError as exc:
-            outcome = _conflict(message, f"conflicts with existing data: {exc}")
+            outcome = _conflict(message, SyncConflict.existing_data(exc))
         if record_inbox:
             inbox.outcome = outcome
             inbox.save(update_fields=["outcome"])

@@ -1,11 +1,12 @@
 """Set-based apply of a batch of user messages: the consumer's fast path.
 
-The same rules as `users.sync.user_sync_apply` (inbox dedupe, conflicts, stale versions, no echo),
-but a batch of N messages costs about ten queries instead of twenty per message. Messages are
-split into rounds in which each source user appears once, so a create and its later update in the
-same batch apply in order. If a round hits a uniqueness race (another consumer, or a local user
-created meanwhile) it is rolled back and applied message by message with the single path.
-New rows are written with `users.sync_rows` (multi-row INSERTs without the ORM's per-value compile).
+The rules of `users.sync_rules`, as `users.sync.user_sync_apply` follows them (inbox dedupe,
+conflicts, stale versions, no echo), but a batch of N messages costs about ten queries instead of
+twenty per message. Messages are split into rounds in which each source user appears once, so a
+create and its later update in the same batch apply in order. If a round hits a uniqueness race
+(another consumer, or a local user created meanwhile) it is rolled back and applied message by
+message with the single path. New rows are written with `users.sync_rows` (multi-row INSERTs
+without the ORM's per-value compile).
 """
 
 import copy
@@ -26,21 +27,20 @@ from users.models import (
     user_change_revokes_tokens,
     user_codes_allocate,
 )
-from users.sync import (
+from users.sync import user_sync_apply
+from users.sync_message import SyncMessage
+from users.sync_payload import PRIVILEGE_FIELDS
+from users.sync_rows import instances_insert, rows_insert
+from users.sync_rules import (
     APPLIED,
     APPLIED_FIELDS,
     CONFLICT,
     DUPLICATE,
-    UNKNOWN_USER,
-    SyncMessage,
-    conflict_raw_body,
-    different_body_reason,
+    SyncConflict,
+    sync_conflict_find,
+    sync_conflict_log_build,
     user_fields_from_message,
-    user_sync_apply,
-    validation_reason,
 )
-from users.sync_payload import PRIVILEGE_FIELDS, USER_CREATED
-from users.sync_rows import instances_insert, rows_insert
 from users.tokens import tokens_blacklist_outstanding
 
 # every field an update may change (privilege flags only change when the setting allows it)
@@ -76,21 +76,9 @@ class _Round:
         self.to_create: list[tuple[SyncMessage, User]] = []
         self.to_update: list[tuple[SyncMessage, User, User, SyncedUserLink]] = []
 
-    def conflict(self, index: int, message: SyncMessage, reason: str) -> None:
+    def conflict(self, index: int, message: SyncMessage, conflict: SyncConflict) -> None:
         self.outcomes[index] = CONFLICT
-        self.conflicts.append(
-            ConflictingUserSyncLog(
-                message_id=message.message_id,
-                message_type=message.type,
-                exchange=message.exchange,
-                queue=message.queue,
-                source=message.source,
-                source_id=message.source_id,
-                version=message.version,
-                raw_body=conflict_raw_body(message),
-                reason=reason[:500],
-            )
-        )
+        self.conflicts.append(sync_conflict_log_build(message=message, conflict=conflict))
 
     def apply(self) -> dict[int, str]:
         messages = [message for _, message in self.items]
@@ -107,7 +95,7 @@ class _Round:
                 fresh.append((index, message))
             elif seen[message.message_id] and seen[message.message_id] != message.body_sha256:
                 # another body under a handled id is the sender's bug: kept for support, not dropped
-                self.conflict(index, message, different_body_reason(message))
+                self.conflict(index, message, SyncConflict.different_body(message))
             else:
                 self.outcomes[index] = DUPLICATE
         if not fresh:
@@ -134,32 +122,29 @@ class _Round:
         teachers = {t for _, m in fresh if isinstance(t := m.user.get("class_teacher_username"), str)}
         teacher_by_name = {u.username: u for u in User.objects.filter(username__in=teachers)}
 
+        def username_held_by_other(username: str, user_id: int | None) -> bool:
+            # `taken` maps a username to its user's pk, None for a user this round creates
+            return username in taken and (user_id is None or taken[username] != user_id)
+
         for index, message in fresh:
             try:
                 fields = user_fields_from_message(message, teachers=teacher_by_name)
             except ValidationError as exc:
-                self.conflict(index, message, validation_reason(exc))
+                self.conflict(index, message, SyncConflict.invalid(exc))
                 continue
             username = fields["username"]
             link = links.get((message.source, message.source_id))
-            if link is None:
-                if message.type != USER_CREATED:
-                    self.conflict(
-                        index, message, f"{UNKNOWN_USER}: no user from {message.source} #{message.source_id} here"
-                    )
-                elif username in taken:
-                    self.conflict(index, message, f"username {username!r} already exists")
-                else:
-                    user = User()
-                    if self._fill(index, message, user, fields):
-                        taken[username] = None
-                        self.to_create.append((message, user))
-                        self.outcomes[index] = APPLIED
-                continue
-            if message.version <= link.last_version:
-                self.conflict(index, message, f"stale: version {message.version} is not newer than {link.last_version}")
-            elif taken.get(username, link.user_id) != link.user_id:
-                self.conflict(index, message, f"username {username!r} belongs to another user here")
+            conflict = sync_conflict_find(
+                message=message, username=username, link=link, username_held_by_other=username_held_by_other
+            )
+            if conflict is not None:
+                self.conflict(index, message, conflict)
+            elif link is None:
+                user = User()
+                if self._fill(index, message, user, fields):
+                    taken[username] = None
+                    self.to_create.append((message, user))
+                    self.outcomes[index] = APPLIED
             else:
                 before = copy.copy(link.user)
                 if self._fill(index, message, link.user, fields):
@@ -183,7 +168,7 @@ class _Round:
             # and the class teacher was just read from the database (validating it queries again)
             user.clean_fields(exclude=USER_FIELD_NAMES.difference(fields.keys() - {"class_teacher"}))
         except ValidationError as exc:
-            self.conflict(index, message, validation_reason(exc))
+            self.conflict(index, message, SyncConflict.invalid(exc))
             return False
         return True
 

@@ -8,9 +8,10 @@ from django.db import transaction
 from pubsub.broker import declare_route
 from pubsub.conf import Route
 from pubsub.consumer import Delivery, Outcome, QueueConsumer
-from users.services import sync_conflicts_apply_waiting
-from users.sync import APPLIED, CONFLICT, PoisonMessage, sync_message_decode
+from users.services.conflicts import sync_conflicts_apply_waiting
 from users.sync_batch import user_sync_apply_batch
+from users.sync_message import PoisonMessage, sync_message_decode
+from users.sync_rules import APPLIED, CONFLICT
 
 logger = logging.getLogger(__name__)
 

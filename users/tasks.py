@@ -11,7 +11,8 @@ from django.utils import timezone
 from scheduler.registry import long_running
 from users.api_hits import api_hits_purge_expired
 from users.login_lockout import login_logs_purge_expired
-from users.services import tokens_flush_expired, user_import_files_purge_stale, user_import_job_run
+from users.services.imports import user_import_files_purge_stale, user_import_job_run
+from users.services.tokens import tokens_flush_expired
 
 logger = logging.getLogger(__name__)
 

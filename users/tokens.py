@@ -5,6 +5,7 @@ every older token, access tokens included, stops authenticating at once; the che
 extra because authentication loads the user row anyway.
 """
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -40,9 +41,8 @@ def tokens_revoke(*, user_ids) -> int:
     """Revoke every token of these users at once, without an audit entry (the caller writes it):
     the generation moves on in the database (an UPDATE, so a concurrent save cannot undo it) and
     the refresh tokens are blacklisted. Returns how many refresh tokens were blacklisted."""
-    from users.models import User  # users.models calls this from User.save
-
     user_ids = list(user_ids)
     with transaction.atomic():
-        User.objects.filter(pk__in=user_ids).update(token_generation=F("token_generation") + 1)
+        # the model by its setting: users.models imports this module (User.save revokes tokens)
+        get_user_model().objects.filter(pk__in=user_ids).update(token_generation=F("token_generation") + 1)
         return tokens_blacklist_outstanding(user_ids=user_ids)

@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from project.logcontext import request_id_unbind
+from common.logcontext import request_id_unbind
 from project.wsgi import application
 from users.tests.factories import UserFactory, UserManagerFactory
 from users.tokens import token_pair_for_user

@@ -6,8 +6,9 @@ import uuid
 import pytest
 from django.contrib.auth.hashers import make_password
 
-from users.sync import sync_message_decode, user_sync_apply
+from users.sync import user_sync_apply
 from users.sync_batch import user_sync_apply_batch
+from users.sync_message import sync_message_decode
 from users.sync_payload import USER_CREATED
 
 SOURCE = "campus-north"

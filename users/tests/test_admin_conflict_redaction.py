@@ -11,7 +11,8 @@ from django.urls import reverse
 from ops_admin.roles import AUDITOR
 from tests.support.admin_people import SUPERUSER, admin_user_of_kind
 from users.models import ConflictingUserSyncLog
-from users.sync import sync_message_decode, user_sync_apply
+from users.sync import user_sync_apply
+from users.sync_message import sync_message_decode
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from users.models import ConflictingUserSyncLog, User, UserAPIHitLog
-from users.sync import APPLIED, sync_message_decode, user_sync_apply
+from users.sync import user_sync_apply
+from users.sync_message import sync_message_decode
+from users.sync_rules import APPLIED
 from users.tests.factories import StaffUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -138,7 +140,7 @@ def test_hits_are_exported_with_view_permission_only(auditor):
 def test_hits_admin_never_counts_the_whole_table():
     from django.contrib import admin
 
-    from project.admin_pagination import EstimatedCountPaginator
+    from common.admin.pagination import EstimatedCountPaginator
 
     model_admin = admin.site._registry[UserAPIHitLog]
     assert model_admin.paginator is EstimatedCountPaginator

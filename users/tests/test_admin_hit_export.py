@@ -16,9 +16,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from common.admin import export as admin_export
+from common.admin.export import FORMULA_PREFIXES
 from ops_admin.roles import AUDITOR
-from project import admin_export
-from project.admin_export import FORMULA_PREFIXES
 from tests.support.admin_people import admin_user_of_kind
 from users.admin import UserAPIHitLogResource
 from users.models import UserAPIHitLog

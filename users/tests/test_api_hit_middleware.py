@@ -108,7 +108,7 @@ def test_valid_token_names_the_user_where_the_view_did_not_authenticate(login, s
 
 
 def test_revoked_token_does_not_name_the_user(login, student):
-    from users.services import tokens_revoke_for_user
+    from users.services.tokens import tokens_revoke_for_user
 
     access = login(student)["access"]
     tokens_revoke_for_user(user=student)

@@ -14,7 +14,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from users.models import SyncedUserLink, User
 from users.resources import user_import_resource_class_for
-from users.services import password_reset_confirm, password_reset_request
+from users.services.passwords import password_reset_confirm, password_reset_request
 from users.sync_payload import USER_UPDATED
 from users.tests.factories import (
     DEFAULT_PASSWORD,

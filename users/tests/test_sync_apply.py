@@ -8,8 +8,10 @@ from django.contrib.auth.hashers import make_password
 from pubsub.encoders import OutboxJSONEncoder
 from pubsub.models import QueuePublishHistory
 from users.models import ConflictingUserSyncLog, SyncedUserLink, User, UserSyncInbox
-from users.sync import APPLIED, CONFLICT, DUPLICATE, PoisonMessage, sync_message_decode, user_sync_apply
+from users.sync import user_sync_apply
+from users.sync_message import PoisonMessage, sync_message_decode
 from users.sync_payload import USER_CREATED, USER_UPDATED, user_message_body
+from users.sync_rules import APPLIED, CONFLICT, DUPLICATE
 
 PASSWORD = "Correct-Horse-Battery-42"
 SOURCE = "campus-north"

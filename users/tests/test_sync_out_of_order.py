@@ -4,7 +4,7 @@ consumers) waits as an "unknown user" conflict and is applied as soon as the use
 import pytest
 
 from users.models import ConflictingUserSyncLog, User, UserSyncInbox
-from users.services import sync_conflicts_apply_waiting
+from users.services.conflicts import sync_conflicts_apply_waiting
 from users.sync_payload import USER_UPDATED
 from users.tests.test_sync_consumer import Sender, run_once, user_body
 

@@ -13,8 +13,8 @@ from django.contrib.auth.hashers import get_hasher
 from django.contrib.auth.models import Group, Permission
 
 from users.models import ConflictingUserSyncLog, User, UserSyncInbox
-from users.sync import REDACTED_NOT_A_HASH, REDACTED_UNKNOWN_KEY
 from users.sync_consumer import UserSyncConsumer
+from users.sync_rules import REDACTED_NOT_A_HASH, REDACTED_UNKNOWN_KEY
 from users.tests.test_sync_consumer import PASSWORD, PASSWORD_HASH, user_body
 
 PLAINTEXT = "Plain-Secret-Never-Stored-7"

@@ -5,8 +5,9 @@ from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from users import services
 from users.models import User
+from users.services.tokens import tokens_blacklist
+from users.services.users import user_soft_delete
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def test_logout_all_records_who_revoked_the_tokens(client_for, student):
 
 
 def test_a_soft_delete_records_the_deleting_user_as_the_revoker(staff_user, student):
-    services.user_soft_delete(user=student, deleted_by=staff_user)
+    user_soft_delete(user=student, deleted_by=staff_user)
 
     [entry] = entries_for(User, student.pk, "revoke_tokens")
     assert entry.actor == staff_user
@@ -41,7 +42,7 @@ def test_blacklisting_tokens_writes_one_entry_per_token(client_for, student, sta
     client_for(student)
     tokens = OutstandingToken.objects.filter(user=student)
 
-    blacklisted = services.tokens_blacklist(queryset=tokens, actor=staff_user)
+    blacklisted = tokens_blacklist(queryset=tokens, actor=staff_user)
 
     assert blacklisted == 2
     for token in tokens:

@@ -3,7 +3,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from users.models import User
-from users.services import tokens_revoke_for_user
+from users.services.tokens import tokens_revoke_for_user
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

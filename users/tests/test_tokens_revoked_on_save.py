@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from users.models import SyncedUserLink, User
-from users.services import tokens_revoke_for_user
+from users.services.tokens import tokens_revoke_for_user
 from users.sync_payload import USER_UPDATED
 from users.tests.factories import DEFAULT_PASSWORD, SuperuserFactory, UserFactory
 from users.tests.sync_messages import APPLY_PATHS, remote_message
@@ -96,7 +96,7 @@ def test_the_api_password_change_revokes_once_and_audits_it(client_for):
 def test_a_password_reset_revokes_the_users_tokens(client_for):
     from django.core import mail
 
-    from users.services import password_reset_confirm, password_reset_request
+    from users.services.passwords import password_reset_confirm, password_reset_request
 
     user = UserFactory()
     tokens = client_for(user).tokens

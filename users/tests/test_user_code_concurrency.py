@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from users.models import User, UserCodeSequence
-from users.services import user_create
+from users.services.users import user_create
 
 THREADS = 8
 USERS_PER_THREAD = 5

@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from users.models import User, UserImportJob
-from users.services import user_import_files_purge_stale, user_import_job_create
+from users.services.import_jobs import user_import_job_create
+from users.services.imports import user_import_files_purge_stale
 from users.tasks import import_users
 from users.tests.factories import StaffUserFactory
 
@@ -158,12 +159,12 @@ def test_confirm_of_a_preview_no_longer_there_asks_to_upload_again(client, impor
 
 
 def test_job_that_cannot_be_queued_leaves_no_file(importer, monkeypatch):
-    import users.tasks
+    import users.services.import_jobs
 
     def failing_queue(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(users.tasks, "import_users", failing_queue)
+    monkeypatch.setattr(users.services.import_jobs, "import_users", failing_queue)
     before = job_files()
 
     with pytest.raises(RuntimeError):

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from pubsub.models import QueuePublishHistory
 from users.models import User, UserImportJob
-from users.services import user_import_job_create
+from users.services.import_jobs import user_import_job_create
 from users.tasks import import_users
 from users.tests.factories import StaffUserFactory, UserFactory
 
@@ -75,6 +75,19 @@ def test_job_creates_users_with_hashed_passwords_and_one_outbox_message_each(que
             ).count()
             == 1
         )
+
+
+def test_job_gives_each_user_the_password_of_its_own_row(queue_job):
+    run(
+        queue_job(
+            [row("pw-one", "Amber-Falcon-Quarry-17"), row("pw-two", ""), row("pw-three", "Velvet-Comet-Ridge-58")]
+        )
+    )
+
+    users = {user.username: user for user in User.objects.filter(username__startswith="pw-")}
+    assert users["pw-one"].check_password("Amber-Falcon-Quarry-17")
+    assert not users["pw-two"].has_usable_password()
+    assert users["pw-three"].check_password("Velvet-Comet-Ridge-58")
 
 
 def test_job_records_the_importer_as_registering_the_users(queue_job, importer):

@@ -4,7 +4,7 @@ from django.contrib.auth.hashers import identify_hasher
 from django.core.exceptions import ValidationError
 
 from users.models import User, UserCodeSequence
-from users.services import user_create, user_soft_delete
+from users.services.users import user_create, user_soft_delete
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db

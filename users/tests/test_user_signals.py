@@ -7,6 +7,7 @@ from django.db import transaction
 
 from pubsub.models import QueuePublishHistory
 from users.models import User
+from users.signals import sync_messages_suppressed
 from users.sync_payload import USER_CREATED, USER_UPDATED
 
 PASSWORD = "Correct-Horse-Battery-42"
@@ -167,3 +168,26 @@ def test_body_leaves_out_fields_other_deployments_do_not_need():
 
     user = outbox_rows()[0].message_body_json["user"]
     assert not {"id", "last_login", "token_generation", "registered_by", "deleted_by"} & user.keys()
+
+
+def test_saves_inside_sync_messages_suppressed_write_no_outbox_row():
+    user = User.objects.create(username="alice")
+    rows_before = len(outbox_rows())
+
+    with sync_messages_suppressed():
+        user.first_name = "Alice"
+        user.save()
+        User.objects.create(username="bob")
+
+    assert len(outbox_rows()) == rows_before
+
+
+def test_a_save_after_the_suppressed_block_writes_its_outbox_row():
+    with sync_messages_suppressed():
+        user = User.objects.create(username="alice")
+
+    user.first_name = "Alice"
+    user.save()
+
+    [row] = outbox_rows()
+    assert row.message_body_json["user"]["first_name"] == "Alice"

@@ -8,7 +8,6 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from users import services
 from users.serializers.auth import (
     DetailSerializer,
     LoginResponseSerializer,
@@ -17,6 +16,8 @@ from users.serializers.auth import (
     PasswordResetRequestSerializer,
     TokenPairSerializer,
 )
+from users.services.passwords import password_reset_confirm, password_reset_request
+from users.services.tokens import tokens_revoke_for_user
 from users.throttling import ScopedRateThrottle
 
 UNAUTHORIZED = OpenApiResponse(DetailSerializer, description="Missing, invalid, expired or revoked credentials.")
@@ -85,7 +86,7 @@ class LogoutAllView(APIView):
         summary="Revoke every token of the caller, access tokens included",
     )
     def post(self, request):
-        services.tokens_revoke_for_user(user=request.user, actor=request.user)
+        tokens_revoke_for_user(user=request.user, actor=request.user)
         return Response({"detail": "All your tokens have been revoked."})
 
 
@@ -103,7 +104,7 @@ class PasswordResetRequestView(APIView):
     def post(self, request):
         serializer = PasswordResetRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.password_reset_request(email=serializer.validated_data["email"])
+        password_reset_request(email=serializer.validated_data["email"])
         return Response({"detail": "If an account uses this e-mail, a reset link has been sent to it."})
 
 
@@ -121,5 +122,5 @@ class PasswordResetConfirmView(APIView):
     def post(self, request):
         serializer = PasswordResetConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.password_reset_confirm(**serializer.validated_data)
+        password_reset_confirm(**serializer.validated_data)
         return Response({"detail": "Your password has been changed."})

@@ -7,12 +7,13 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from users import services
 from users.filters import BoundedSearchFilter, UserFilter
 from users.permissions import IsUserManager
 from users.selectors import user_list
 from users.serializers.auth import DetailSerializer, PasswordChangeSerializer, TokenPairSerializer
 from users.serializers.users import MeSerializer, UserSerializer
+from users.services.passwords import user_change_password
+from users.services.users import user_create, user_soft_delete, user_update
 from users.throttling import PasswordCheckThrottle
 from users.views.auth import BAD_REQUEST, UNAUTHORIZED
 
@@ -56,7 +57,7 @@ class UserViewSet(
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         data.pop("current_password", None)
-        serializer.instance = services.user_create(data=data, created_by=self.request.user)
+        serializer.instance = user_create(data=data, created_by=self.request.user)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
@@ -64,14 +65,14 @@ class UserViewSet(
         if password is not None:
             raise ValidationError({"password": ["Use the password change or reset endpoints."]})
         current_password = data.pop("current_password", None)
-        serializer.instance = services.user_update(
+        serializer.instance = user_update(
             user=serializer.instance, data=data, updated_by=self.request.user, current_password=current_password
         )
 
     def perform_destroy(self, instance):
         if instance.pk == self.request.user.pk:
             raise ValidationError({"detail": "You cannot delete your own account."})
-        services.user_soft_delete(user=instance, deleted_by=self.request.user)
+        user_soft_delete(user=instance, deleted_by=self.request.user)
 
     @extend_schema(methods=["GET"], responses={200: MeSerializer, 401: UNAUTHORIZED})
     @extend_schema(methods=["PATCH"], responses={200: MeSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED})
@@ -90,9 +91,7 @@ class UserViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         current_password = data.pop("current_password", None)
-        user = services.user_update(
-            user=request.user, data=data, updated_by=request.user, current_password=current_password
-        )
+        user = user_update(user=request.user, data=data, updated_by=request.user, current_password=current_password)
         return Response(MeSerializer(user).data)
 
     @extend_schema(
@@ -111,5 +110,5 @@ class UserViewSet(
     def change_password(self, request):
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        tokens = services.user_change_password(user=request.user, **serializer.validated_data)
+        tokens = user_change_password(user=request.user, **serializer.validated_data)
         return Response(tokens, status=status.HTTP_200_OK)

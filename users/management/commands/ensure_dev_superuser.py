@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from users.services import dev_superuser_ensure
+from users.services.dev import dev_superuser_ensure
 
 
 class Command(BaseCommand):

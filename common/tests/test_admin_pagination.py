@@ -1,7 +1,7 @@
 import pytest
 
-from project import admin_pagination
-from project.admin_pagination import EstimatedCountPaginator
+from common.admin import pagination as admin_pagination
+from common.admin.pagination import EstimatedCountPaginator
 from pubsub.models import QueuePublishHistory
 
 pytestmark = pytest.mark.django_db

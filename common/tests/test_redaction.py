@@ -2,7 +2,7 @@
 
 import json
 
-from project.redaction import HASH_HIDDEN, TOO_DEEP, message_body_redact
+from common.admin.redaction import HASH_HIDDEN, TOO_DEEP, message_body_redact
 
 HASH = "pbkdf2_sha256$1000000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA="
 ARGON2 = "argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$aGFzaGhhc2g"

@@ -1,5 +1,5 @@
 """The OpenAPI schema documents every error response an operation can give, in the one body shape
-users.exceptions.api_exception_handler answers with, so a client (and the fuzz tests in
+common.api.exceptions.api_exception_handler answers with, so a client (and the fuzz tests in
 tests/fuzz) can rely on the schema for errors as well as for successes.
 
 Which errors an operation can give follows from its view: its authenticators (401), permissions

@@ -2,7 +2,7 @@
 
 import pytest
 
-from project.admin_export import spreadsheet_cell_neutralise
+from common.admin.export import spreadsheet_cell_neutralise
 
 
 @pytest.mark.parametrize("value", ["=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1", "=", "-", "- item"])

@@ -7,7 +7,7 @@ and X-Forwarded-Port likewise."""
 from auditlog.middleware import AuditlogMiddleware
 from django.conf import settings
 
-from users.api_hits import client_ip
+from common.net import client_ip
 
 
 class TrustedProxyAuditlogMiddleware(AuditlogMiddleware):

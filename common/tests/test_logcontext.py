@@ -6,7 +6,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient
 
-from project.logcontext import LogContextFilter, log_file_name_for, message_context, request_context
+from common.logcontext import LogContextFilter, log_file_name_for, message_context, request_context
 
 
 class Lines(logging.Handler):
