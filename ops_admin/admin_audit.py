@@ -36,10 +36,5 @@ class LogEntryAdmin(AuditlogLogEntryAdmin):
     search_help_text = "Object name, exact object id, or actor username."
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+    # read-only as auditlog's own admin makes it (no add, no change, no delete from its pages)
     actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

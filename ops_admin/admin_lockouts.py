@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 
 from common.admin.filters import YesNoFilter
 from common.admin.pagination import EstimatedCountPaginator
-from common.admin.readonly import ReadOnlyModelAdmin
+from common.admin.readonly import ReadOnlyAdminMixin
 from users.login_lockout import login_attempts_with_lockout, login_lockout_ends_at, login_lockouts_release
 
 for model in (AccessAttempt, AccessFailureLog, AccessLog):
@@ -26,7 +26,7 @@ class LockedOutFilter(YesNoFilter):
 
 
 @admin.register(AccessAttempt)
-class AccessAttemptAdmin(ReadOnlyModelAdmin):
+class AccessAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "username",
         "ip_address",
@@ -84,7 +84,7 @@ class AccessAttemptAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(AccessFailureLog)
-class AccessFailureLogAdmin(ReadOnlyModelAdmin):
+class AccessFailureLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["attempt_time", "username", "ip_address", "locked_out", "path_info", "user_agent"]
     list_filter = ["locked_out", "path_info", ("attempt_time", admin.DateFieldListFilter)]
     search_fields = ["username", "=ip_address"]
@@ -96,7 +96,7 @@ class AccessFailureLogAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(ReadOnlyModelAdmin):
+class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["attempt_time", "logout_time", "username", "ip_address", "path_info", "user_agent"]
     list_filter = [("attempt_time", admin.DateFieldListFilter)]
     search_fields = ["username", "=ip_address"]

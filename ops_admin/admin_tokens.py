@@ -10,7 +10,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from common.admin.filters import YesNoFilter
 from common.admin.pagination import EstimatedCountPaginator
-from common.admin.readonly import ReadOnlyModelAdmin
+from common.admin.readonly import ReadOnlyAdminMixin
 from users.services.tokens import tokens_blacklist, tokens_flush_expired
 
 # tokens one press of "Flush expired tokens" deletes at most: the request must end; the nightly
@@ -20,6 +20,12 @@ FLUSH_NOW_LIMIT = 100_000
 for model in (OutstandingToken, BlacklistedToken):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
+
+
+def flush_expired_tokens_outcome() -> tuple[int, str]:
+    """One bounded flush now, as the token list's button and the dashboard's both run it."""
+    deleted = tokens_flush_expired(batch_size=settings.HOUSEKEEPING_BATCH_SIZE, limit=FLUSH_NOW_LIMIT)
+    return messages.SUCCESS, f"Flushed {deleted} expired refresh token(s)."
 
 
 class ExpiredFilter(YesNoFilter):
@@ -41,7 +47,7 @@ class BlacklistedFilter(YesNoFilter):
 
 
 @admin.register(OutstandingToken)
-class OutstandingTokenAdmin(ReadOnlyModelAdmin):
+class OutstandingTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_list_template = "admin/token_blacklist/outstandingtoken/change_list.html"
     list_display = ["jti", "user", "created_at", "expires_at", "is_blacklisted"]
     list_filter = [ExpiredFilter, BlacklistedFilter, ("created_at", admin.DateFieldListFilter)]
@@ -85,8 +91,8 @@ class OutstandingTokenAdmin(ReadOnlyModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_flush_tokens_permission(request):
             raise PermissionDenied
-        deleted = tokens_flush_expired(batch_size=settings.HOUSEKEEPING_BATCH_SIZE, limit=FLUSH_NOW_LIMIT)
-        self.message_user(request, f"{deleted} expired token(s) flushed.", messages.SUCCESS)
+        level, text = flush_expired_tokens_outcome()
+        self.message_user(request, text, level)
         return HttpResponseRedirect(reverse("admin:token_blacklist_outstandingtoken_changelist"))
 
     def changelist_view(self, request, extra_context=None):
@@ -95,7 +101,7 @@ class OutstandingTokenAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(BlacklistedToken)
-class BlacklistedTokenAdmin(ReadOnlyModelAdmin):
+class BlacklistedTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["token_jti", "token_user", "token_created_at", "token_expires_at", "blacklisted_at"]
     list_filter = [("blacklisted_at", admin.DateFieldListFilter)]
     list_select_related = ["token__user"]

@@ -9,11 +9,12 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from ops_admin.admin_tokens import flush_expired_tokens_outcome
+from pubsub.admin import publish_due_now_outcome
 from pubsub.broker import BrokerUnavailable
-from pubsub.services import deadletter_drain_now, outbox_publish_due_now
+from pubsub.services import deadletter_drain_now
 from scheduler.services import tasks_run_due
 from users.api_hits import api_hits_purge_expired
-from users.services.tokens import tokens_flush_expired
 
 # bounds of one button press: the request must end well within a proxy's timeout
 SCHEDULED_TASKS_LIMIT = 20
@@ -44,11 +45,7 @@ def worker_button(permission: str):
 
 @worker_button("pubsub.publish_queuepublishhistory")
 def publish_due_now(request):
-    try:
-        published, failed = outbox_publish_due_now()
-    except BrokerUnavailable as exc:
-        return messages.ERROR, f"RabbitMQ is unreachable, nothing was published: {exc}"
-    return (messages.WARNING if failed else messages.SUCCESS), f"Published {published} due message(s); {failed} failed."
+    return publish_due_now_outcome()
 
 
 @worker_button("ops_admin.run_workers")
@@ -75,8 +72,7 @@ def run_scheduled_tasks_now(request):
 
 @worker_button("ops_admin.flush_tokens")
 def flush_tokens_now(request):
-    deleted = tokens_flush_expired(batch_size=settings.HOUSEKEEPING_BATCH_SIZE, limit=DELETE_LIMIT)
-    return messages.SUCCESS, f"Flushed {deleted} expired refresh token(s)."
+    return flush_expired_tokens_outcome()
 
 
 @worker_button("ops_admin.purge_api_hits")

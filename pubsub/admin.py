@@ -89,6 +89,16 @@ class StatusFilter(admin.ChoicesFieldListFilter):
         return super().queryset(request, queryset)
 
 
+def publish_due_now_outcome() -> tuple[int, str]:
+    """One relay pass now, as the outbox list's button and the dashboard's both run it: the
+    message level and text to show."""
+    try:
+        published, failed = services.outbox_publish_due_now()
+    except BrokerUnavailable as exc:
+        return messages.ERROR, f"RabbitMQ is unreachable, nothing was published: {exc}"
+    return (messages.WARNING if failed else messages.SUCCESS), f"Published {published} due message(s); {failed} failed."
+
+
 @admin.register(QueuePublishHistory)
 class QueuePublishHistoryAdmin(ReadOnlyAdminMixin, AuditlogHistoryAdminMixin, SafeExportMixin, admin.ModelAdmin):
     resource_classes = [QueuePublishHistoryResource]
@@ -190,13 +200,8 @@ class QueuePublishHistoryAdmin(ReadOnlyAdminMixin, AuditlogHistoryAdminMixin, Sa
             return HttpResponseNotAllowed(["POST"])
         if not self.has_publish_permission(request):
             raise PermissionDenied
-        try:
-            published, failed = services.outbox_publish_due_now()
-        except BrokerUnavailable as exc:
-            self.message_user(request, f"RabbitMQ is unreachable, nothing was published: {exc}", messages.ERROR)
-        else:
-            level = messages.WARNING if failed else messages.SUCCESS
-            self.message_user(request, f"Published {published} due message(s); {failed} failed.", level)
+        level, text = publish_due_now_outcome()
+        self.message_user(request, text, level)
         return HttpResponseRedirect(reverse("admin:pubsub_queuepublishhistory_changelist"))
 
     def changelist_view(self, request, extra_context=None):
@@ -205,13 +210,9 @@ class QueuePublishHistoryAdmin(ReadOnlyAdminMixin, AuditlogHistoryAdminMixin, Sa
 
 
 @admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(admin.ModelAdmin):
+class WorkerHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "host", "pid", "state", "last_seen", "started_at", "processed", "failed"]
     list_filter = ["name", "state"]
     ordering = ["name", "-last_seen"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    # a retired daemon's rows would report it down for ever: superusers remove them
+    deletable = True

@@ -64,7 +64,7 @@ def test_flush_deletes_only_expired_tokens(client_as):
 
     response = client_as(OPS).post(FLUSH, follow=True)
 
-    assert "1 expired token(s) flushed" in response.content.decode()
+    assert "Flushed 1 expired refresh token(s)." in response.content.decode()
     assert list(OutstandingToken.objects.all()) == [live]
 
 

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from ops_admin import views
+from ops_admin import admin_tokens, views
+from pubsub import services as pubsub_services
 from pubsub.conf import user_sync_routes
 from pubsub.models import QueuePublishHistory
 from pubsub.outbox import queue_msg_to_publish
@@ -68,7 +69,10 @@ def service_calls(monkeypatch):
             calls.append(_service)
             return NOTHING_DONE[_service]
 
-        monkeypatch.setattr(views, service, record)
+        # each service where the button's code looks it up
+        for module in (views, admin_tokens, pubsub_services):
+            if hasattr(module, service):
+                monkeypatch.setattr(module, service, record)
     return calls
 
 
