@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from common.admin.pagination import queryset_count_estimate
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat
+from pubsub.selectors import outbox_oldest_due_age
 from scheduler.selectors import FailedTask, tasks_failed_counts, tasks_failed_recent
 from scheduler.services import SCHEDULER_NAME
 from users.login_lockout import login_lockouts_count
@@ -83,17 +84,6 @@ def outbox_status_counts() -> list[StatusCount]:
         count, exact = _capped_count(QueuePublishHistory.objects.filter(status=status))
         counts.append(StatusCount(status, count, exact, f"{changelist}?{urlencode({'status__exact': status})}"))
     return counts
-
-
-def outbox_oldest_due_age(*, now: datetime) -> timedelta | None:
-    """How long the oldest row due for publishing has waited (the head of outbox_due_idx)."""
-    oldest = (
-        QueuePublishHistory.objects.filter(next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("next_attempt_at", flat=True)
-        .first()
-    )
-    return now - oldest if oldest else None
 
 
 def outbox_recent_failures(*, now: datetime, within: timedelta = timedelta(hours=24)) -> dict[str, tuple[int, bool]]:
@@ -209,7 +199,7 @@ def dashboard_get(*, now: datetime | None = None) -> Dashboard:
     return Dashboard(
         now=now,
         outbox=outbox_status_counts(),
-        oldest_due_age=outbox_oldest_due_age(now=now),
+        oldest_due_age=outbox_oldest_due_age(),
         recent_failures=outbox_recent_failures(now=now),
         api_hits=api_hits_hourly(now=now),
         daemons=daemons_health(now=now),

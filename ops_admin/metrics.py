@@ -29,6 +29,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat
+from pubsub.selectors import outbox_oldest_due_age
 from scheduler.selectors import tasks_failed_counts
 from users.models import UserAPIHitLog
 
@@ -42,16 +43,11 @@ def outbox_metrics(now):
         rows.add_metric([status], counts.get(status, 0))
     yield rows
 
-    oldest_due = (
-        QueuePublishHistory.objects.filter(next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("next_attempt_at", flat=True)
-        .first()
-    )
+    oldest_due_age = outbox_oldest_due_age()
     yield GaugeMetricFamily(
         "opsconsole_outbox_oldest_due_age_seconds",
         "Seconds the oldest row due for publishing has been waiting (0 when none is due).",
-        value=(now - oldest_due).total_seconds() if oldest_due else 0.0,
+        value=oldest_due_age.total_seconds() if oldest_due_age else 0.0,
     )
 
 
