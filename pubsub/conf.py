@@ -24,5 +24,5 @@ def setting(name: str):
 
 
 def user_sync_routes() -> list[Route]:
-    exchange = setting("USER_SYNC_EXCHANGE")
-    return [Route.for_queue(queue, exchange) for queue in setting("USER_SYNC_QUEUES")]
+    exchange = settings.USER_SYNC_EXCHANGE
+    return [Route.for_queue(queue, exchange) for queue in settings.USER_SYNC_QUEUES]

@@ -4,11 +4,12 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from common.batching import delete_in_batches
-from pubsub.conf import Route, setting
+from pubsub.conf import Route
 from pubsub.encoders import OutboxJSONEncoder
 from pubsub.models import QueuePublishHistory
 
@@ -36,7 +37,7 @@ def queue_msg_to_publish(
         deadletter_exchange_name=route.deadletter_exchange,
         message_type=message_type,
         message_body_json=_jsonable(body),
-        expiration_secs=expiration_secs or setting("OUTBOX_MESSAGE_TTL_SECS"),
+        expiration_secs=expiration_secs or settings.OUTBOX_MESSAGE_TTL_SECS,
     )
 
 
@@ -81,11 +82,11 @@ def outbox_enqueue_coalesced(
 def outbox_purge_expired() -> int | None:
     """Apply the retention policy: delete rows published more than OUTBOX_RETENTION_DAYS ago.
     Returns how many were deleted, or None when retention is off (0 keeps them)."""
-    days = setting("OUTBOX_RETENTION_DAYS")
+    days = settings.OUTBOX_RETENTION_DAYS
     if not days:
         return None
     return outbox_purge_published(
-        older_than=timezone.now() - timedelta(days=days), batch_size=setting("HOUSEKEEPING_BATCH_SIZE")
+        older_than=timezone.now() - timedelta(days=days), batch_size=settings.HOUSEKEEPING_BATCH_SIZE
     )
 
 

@@ -14,13 +14,13 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Lookup, TextField
 from django.db.models.expressions import RawSQL
 
 from pubsub.broker import BrokerUnavailable, Publisher, PublishOutcome
-from pubsub.conf import setting
 from pubsub.dbclock import DatabaseNow, database_time
 from pubsub.models import QueuePublishHistory
 
@@ -50,14 +50,14 @@ QueuePublishHistory._meta.pk.register_lookup(_IntegersIn)
 
 def retry_delay_secs(*, attempts: int) -> float:
     """Exponential backoff with jitter: base·2^(n-1), capped, then scaled by 50–100 %."""
-    ceiling = min(setting("OUTBOX_RETRY_MAX_SECS"), setting("OUTBOX_RETRY_BASE_SECS") * 2 ** max(attempts - 1, 0))
+    ceiling = min(settings.OUTBOX_RETRY_MAX_SECS, settings.OUTBOX_RETRY_BASE_SECS * 2 ** max(attempts - 1, 0))
     return ceiling * (0.5 + random.random() / 2)
 
 
 def next_attempt_after_failure(*, attempts: int):
     """When to try again after `attempts` tries (an expression on the database's clock), or None
     once the bound is reached."""
-    if attempts >= setting("OUTBOX_MAX_ATTEMPTS"):
+    if attempts >= settings.OUTBOX_MAX_ATTEMPTS:
         return None
     return database_time(plus_secs=retry_delay_secs(attempts=attempts))
 
@@ -292,8 +292,8 @@ class OutboxRelay:
     ):
         self.publisher = publisher
         self.worker_id = worker_id
-        self.batch_size = batch_size or setting("OUTBOX_BATCH_SIZE")
-        self.lease_secs = lease_secs or setting("OUTBOX_LEASE_SECS")
+        self.batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
+        self.lease_secs = lease_secs or settings.OUTBOX_LEASE_SECS
         # renewed well before the lease runs out, however long the loop's other work takes
         self.renew_every = self.lease_secs / 3
         self.max_in_flight = max_in_flight or publisher.window + self.batch_size
