@@ -378,6 +378,10 @@ class _Session:
         """Whether `route` is declared on this channel; if not, declare it and resume when done."""
         if route in self.declared:
             return True
+        if self.unconfirmed:
+            # a declaration the broker refuses closes the channel, and the messages in flight on it
+            # would then be published again: let them be confirmed first (once per route and channel)
+            return False
         self.declaring = route
         steps = route_declarations(route)
         # the channel runs its declarations in order, one at a time: the last one's answer means
