@@ -6,7 +6,7 @@ import threading
 import time
 import uuid
 
-from common import delete_route, setup_django
+from harness import delete_route, setup_django
 
 
 def fill(channel, route, n, source):
