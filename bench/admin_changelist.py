@@ -14,7 +14,7 @@ import statistics
 import time
 import warnings
 
-from common import setup_django
+from harness import setup_django
 
 PAGES = [
     # (name, admin URL); the filters are the admins' own

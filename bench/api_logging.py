@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import ROOT, setup_django
+from harness import ROOT, setup_django
 
 ME_PATH = "/api/users/me/"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

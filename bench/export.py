@@ -20,7 +20,7 @@ import time
 import urllib.parse
 import warnings
 
-from common import BENCH_DB_URL, ROOT, setup_django
+from harness import BENCH_DB_URL, ROOT, setup_django
 
 EXPORT_URL = "/admin/users/userapihitlog/export/"
 CHANGELIST_URL = "/admin/users/userapihitlog/"

@@ -8,7 +8,7 @@ import statistics
 import threading
 import time
 
-from common import delete_route, setup_django
+from harness import delete_route, setup_django
 
 TARGET_P99_MS = 50
 IDLE_SECS = 5.0

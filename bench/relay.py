@@ -14,7 +14,7 @@ Prints one line. Targets: relay >= 0.8x the confirmed ceiling, >= 30x connection
 import argparse
 import time
 
-from common import delete_route, kb_body, setup_django
+from harness import delete_route, kb_body, setup_django
 
 CEILING_WINDOW = 1000
 

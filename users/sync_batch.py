@@ -5,8 +5,8 @@ conflicts, stale versions, no echo), but a batch of N messages costs about ten q
 twenty per message. Messages are split into rounds in which each source user appears once, so a
 create and its later update in the same batch apply in order. If a round hits a uniqueness race
 (another consumer, or a local user created meanwhile) it is rolled back and applied message by
-message with the single path. New rows are written with `users.sync_rows` (multi-row INSERTs
-without the ORM's per-value compile).
+message with the single path. Rows are written with `users.sync_rows` (multi-row INSERTs, and
+UPDATEs joining a table of values, without the ORM's per-value compile).
 """
 
 import copy
@@ -16,7 +16,7 @@ from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from users.models import (
@@ -30,7 +30,7 @@ from users.models import (
 from users.sync import user_sync_apply
 from users.sync_message import SyncMessage
 from users.sync_payload import PRIVILEGE_FIELDS
-from users.sync_rows import instances_insert, rows_insert
+from users.sync_rows import instances_insert, instances_update, rows_insert
 from users.sync_rules import (
     APPLIED,
     APPLIED_FIELDS,
@@ -195,7 +195,10 @@ class _Round:
             )
         if self.to_update:
             self._update_users(now)
-            SyncedUserLink.objects.bulk_update([link for *_, link in self.to_update], ["last_version", "updated_at"])
+            links = [link for *_, link in self.to_update]
+            for link in links:
+                link.updated_at = now  # as link.save() stamps it on the single path
+            instances_update(objs=links, fields=["last_version", "updated_at"])
         self._audit(now)
         instances_insert(objs=self.conflicts)
         rows_insert(
@@ -214,15 +217,14 @@ class _Round:
     def _update_users(self, now) -> None:
         """One bulk UPDATE of the round's users. Those whose password hash changes or who are
         deactivated lose every token, as User.save sees to on the single path: their generation
-        moves on in the same UPDATE (as an expression, so it adds to whatever is stored) and their
-        refresh tokens are blacklisted."""
+        moves on in the same UPDATE (added to whatever is stored) and their refresh tokens are
+        blacklisted."""
         users = [user for _, _, user, _ in self.to_update]
         revoked = {user.pk for _, before, user, _ in self.to_update if user_change_revokes_tokens(before, user)}
         for user in users:
             user.updated_at = now
-            if revoked:
-                user.token_generation = F("token_generation") + 1 if user.pk in revoked else F("token_generation")
-        User.objects.bulk_update(users, [*UPDATED_FIELDS, "token_generation"] if revoked else UPDATED_FIELDS)
+        added = {"token_generation": [1 if user.pk in revoked else 0 for user in users]} if revoked else None
+        instances_update(objs=users, fields=UPDATED_FIELDS, added=added)
         if revoked:
             tokens_blacklist_outstanding(user_ids=revoked)
             for _, before, user, _ in self.to_update:

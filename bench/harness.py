@@ -1,4 +1,7 @@
-"""Shared set-up for the benchmarks: Django on a dedicated MariaDB database, unique queue names."""
+"""Shared set-up for the benchmarks: Django on a dedicated MariaDB database, unique queue names.
+
+Not named common.py: run as `python bench/x.py`, bench/ comes first on sys.path, and a
+bench/common.py would hide the project's `common` package from the settings."""
 
 import os
 import sys
