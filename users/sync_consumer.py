@@ -5,7 +5,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 
-from pubsub.broker import declare_route
+from pubsub.broker import route_declarations
 from pubsub.conf import Route
 from pubsub.consumer import Delivery, Outcome, QueueConsumer
 from users.services.conflicts import sync_conflicts_apply_waiting
@@ -26,8 +26,8 @@ class UserSyncConsumer(QueueConsumer):
     def queue_names(self) -> list[str]:
         return list(settings.USER_SYNC_CONSUME_QUEUES)
 
-    def declare(self, channel, queue: str) -> None:
-        declare_route(channel, Route.for_queue(queue, settings.USER_SYNC_EXCHANGE))
+    def declarations(self, queue: str) -> list[tuple[str, dict]]:
+        return route_declarations(Route.for_queue(queue, settings.USER_SYNC_EXCHANGE))
 
     def handle_batch(self, deliveries: list[Delivery]) -> list[Outcome]:
         outcomes: list[Outcome] = []
