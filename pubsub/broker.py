@@ -233,6 +233,7 @@ class Publisher:
             session.start()
             if session.ready.wait(OPEN_TIMEOUT_SECS) and not session.closed:
                 self._node = index
+                logger.info("publishing through RabbitMQ node %s:%s", nodes[index].host, nodes[index].port)
                 return
             errors.append(f"{nodes[index].host}:{nodes[index].port}: {session.error or 'timed out'}")
             self.close()

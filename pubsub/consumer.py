@@ -136,6 +136,8 @@ class QueueConsumer(Daemon):
             self._drop_connection()
             raise BrokerUnavailable(f"cannot open a channel: {exc!r}") from exc
         self._last_refresh = 0.0
+        params = self.connection._impl.params
+        logger.info("%s connected to RabbitMQ node %s:%s", self.name, params.host, params.port)
 
     def _refresh_queues(self) -> None:
         now = time.monotonic()

@@ -11,7 +11,7 @@ from pubsub.consumer import Delivery, Outcome, QueueConsumer
 from users.services.conflicts import sync_conflicts_apply_waiting
 from users.sync_batch import user_sync_apply_batch
 from users.sync_message import PoisonMessage, sync_message_decode
-from users.sync_rules import APPLIED, CONFLICT
+from users.sync_rules import APPLIED, CONFLICT, DUPLICATE
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,9 @@ class UserSyncConsumer(QueueConsumer):
         # one commit for the whole batch; the inbox rows are written in it
         with transaction.atomic():
             results = user_sync_apply_batch(messages=decoded)
+        if duplicates := sum(result == DUPLICATE for result in results):
+            # a redelivery (its ack was lost with a connection or a broker node): acked, not applied again
+            logger.info("%d message(s) already applied here: acked again", duplicates)
         for message, result in zip(decoded, results, strict=True):
             if result == CONFLICT:
                 logger.warning("message %s (%s) logged as a sync conflict", message.message_id, message.type)
