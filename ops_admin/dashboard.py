@@ -19,6 +19,7 @@ from ops_admin.health import readiness_checks_cached
 from pubsub.conf import broker_urls
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat
 from pubsub.selectors import outbox_oldest_due_age
+from scheduler.leadership import SchedulerLeader, scheduler_leader
 from scheduler.selectors import FailedTask, tasks_failed_counts, tasks_failed_recent
 from scheduler.services import SCHEDULER_NAME
 from users.login_lockout import login_lockouts_count
@@ -73,6 +74,8 @@ class ScheduledTasks:
     retrying: int
     gave_up: int
     recent_failures: list[FailedTask]
+    # the scheduler running the tasks now (None: no scheduler holds the lease)
+    leader: SchedulerLeader | None = None
 
 
 def _capped_count(queryset) -> tuple[int, bool]:
@@ -178,6 +181,7 @@ def scheduled_tasks_summary(*, now: datetime) -> ScheduledTasks:
         retrying=failed["retrying"],
         gave_up=failed["gave_up"],
         recent_failures=tasks_failed_recent(limit=5),
+        leader=scheduler_leader(),
     )
 
 

@@ -356,8 +356,11 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = env.bool("AXES_ENABLE_ACCESS_FAILURE_LOG", defa
 LOGIN_LOG_RETENTION_DAYS = env.int("LOGIN_LOG_RETENTION_DAYS", default=180)
 
 # --- Scheduled tasks (django4-background-tasks, `manage.py dj_tasks_scheduler`) -----------------
-SCHEDULER_REGISTERED_TASKS = "project.registered_tasks.REGISTERED_TASKS"
+SCHEDULER_REGISTERED_TASKS = env.str("SCHEDULER_REGISTERED_TASKS", default="project.registered_tasks.REGISTERED_TASKS")
 SCHEDULER_HEARTBEAT_SECS = env.int("SCHEDULER_HEARTBEAT_SECS", default=60)
+# one or more schedulers may run; the one holding the lease (renewed every third of it, on the
+# database's clock) runs the tasks, another takes over within this long after it dies
+SCHEDULER_LEASE_SECS = env.float("SCHEDULER_LEASE_SECS", default=30)
 # background_task reads these two unprefixed names: attempts before a task is marked failed (its
 # error kept in CompletedTask.last_error), and seconds before a locked task counts as abandoned
 MAX_ATTEMPTS = env.int("SCHEDULER_MAX_ATTEMPTS", default=3)

@@ -246,3 +246,19 @@ def test_admin_index_still_sends_anonymous_users_to_login(client):
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_dashboard_shows_which_host_leads_the_schedulers(superuser_client):
+    from scheduler.leadership import scheduler_lease_acquire
+
+    scheduler_lease_acquire(holder="dj_tasks_scheduler@sched-2:4242", host="sched-2", pid=4242, lease_secs=60)
+
+    page = superuser_client.get(reverse(INDEX)).content.decode()
+
+    assert "Run by: <strong>sched-2</strong> (pid 4242" in page
+
+
+def test_dashboard_says_when_no_scheduler_leads(superuser_client):
+    page = superuser_client.get(reverse(INDEX)).content.decode()
+
+    assert "no scheduler leads" in page
