@@ -14,16 +14,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from common.admin.pagination import queryset_count_estimate
+from common.daemons import daemon_names, daemon_spec
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat
 from pubsub.selectors import outbox_oldest_due_age
 from scheduler.selectors import FailedTask, tasks_failed_counts, tasks_failed_recent
-from scheduler.services import SCHEDULER_NAME
 from users.login_lockout import login_lockouts_count
 from users.models import UserAPIHitLog
 
 Status = QueuePublishHistory.Status
 DASHBOARD_EXACT_COUNT_LIMIT = 10_000
-DAEMON_NAMES = ("producer_service", "deadletter_consumer", "user_sync_consumer", SCHEDULER_NAME)
+DAEMON_NAMES = daemon_names()
 # heartbeats missed before a daemon counts as stale
 MISSED_BEATS_STALE = 3
 
@@ -124,7 +124,7 @@ def api_hits_hourly(*, now: datetime, hours: int = 24) -> HourlyHits:
 
 
 def _stale_after(name: str) -> timedelta:
-    interval = settings.SCHEDULER_HEARTBEAT_SECS if name == SCHEDULER_NAME else settings.WORKER_HEARTBEAT_SECS
+    interval = getattr(settings, daemon_spec(name).heartbeat_setting)
     return timedelta(seconds=interval * MISSED_BEATS_STALE)
 
 
