@@ -286,6 +286,8 @@ OUTBOX_RETRY_MAX_SECS = env.float("OUTBOX_RETRY_MAX_SECS", default=3600.0)
 # seconds between two looks for new dead-letter queues in the outbox
 DEADLETTER_REFRESH_SECS = env.int("DEADLETTER_REFRESH_SECS", default=30)
 WORKER_HEARTBEAT_SECS = env.int("WORKER_HEARTBEAT_SECS", default=5)
+# heartbeat rows of processes not seen for this long are purged daily (0 keeps them)
+HEARTBEAT_RETENTION_DAYS = env.int("HEARTBEAT_RETENTION_DAYS", default=7)
 
 # --- API-hit logging (users.UserAPIHitLog) -----------------------------------------------------
 API_HIT_LOG_ENABLED = env.bool("API_HIT_LOG_ENABLED", default=True)
