@@ -32,6 +32,7 @@ from pubsub.models import QueuePublishHistory, WorkerHeartbeat
 from pubsub.selectors import outbox_oldest_due_age
 from scheduler.selectors import tasks_failed_counts
 from users.models import UserAPIHitLog
+from users.sync_counters import OWN_MESSAGES_SKIPPED, sync_counter_values
 
 API_LATENCY_BUCKETS_SECS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -124,10 +125,19 @@ def task_metrics(now):
     yield failing
 
 
+def sync_metrics(now):
+    counters = sync_counter_values()
+    yield CounterMetricFamily(
+        "opsconsole_sync_own_messages_skipped",
+        "User messages the sync consumer skipped as this deployment's own (same DEPLOYMENT_NAME as the sender).",
+        value=counters.get(OWN_MESSAGES_SKIPPED, 0),
+    )
+
+
 class OpsConsoleCollector(Collector):
     def collect(self):
         now = timezone.now()
-        for family in (outbox_metrics, worker_metrics, api_metrics, task_metrics):
+        for family in (outbox_metrics, worker_metrics, api_metrics, task_metrics, sync_metrics):
             yield from family(now)
 
 

@@ -262,8 +262,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- Messaging: RabbitMQ and the transactional outbox -----------------------------------------
 RABBITMQ_URL = env.str("RABBITMQ_URL", default="amqp://guest:guest@127.0.0.1:5672/%2F")
-# this deployment's name in messages it sends; receivers key synced users by (source, id)
-DEPLOYMENT_NAME = env.str("DEPLOYMENT_NAME", default="ops-console")
+# this deployment's name in messages it sends; receivers key synced users by (source, id). Two
+# deployments left on the default would take each other's messages for their own: the sync consumer
+# refuses to start with it
+DEPLOYMENT_NAME_DEFAULT = "ops-console"
+DEPLOYMENT_NAME = env.str("DEPLOYMENT_NAME", default=DEPLOYMENT_NAME_DEFAULT)
 USER_SYNC_EXCHANGE = env.str("USER_SYNC_EXCHANGE", default="drf_exchange")
 USER_SYNC_QUEUES = env.list("USER_SYNC_QUEUES", default=["drf_queue"])
 # queues this deployment consumes user messages from (the receiving side)

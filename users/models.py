@@ -272,6 +272,17 @@ class SyncedUserLink(models.Model):
         return f"{self.source}#{self.source_id} → {self.user_id}"
 
 
+class UserSyncCounter(models.Model):
+    """A counter of the sync consumer's, kept in the database: /metrics reads the same total from
+    any web process, and it survives the consumer's restarts."""
+
+    name = models.CharField(max_length=64, unique=True)
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.name} = {self.value}"
+
+
 class UserAPIHitLog(models.Model):
     """One request to the API: who, what, how it went and from where. Never the body, the query
     string or the Authorization header. Written by users.middleware.ApiHitLogMiddleware."""

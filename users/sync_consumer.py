@@ -3,6 +3,7 @@
 import logging
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from pubsub.broker import declare_route
@@ -10,6 +11,7 @@ from pubsub.conf import Route
 from pubsub.consumer import Delivery, Outcome, QueueConsumer
 from users.services.conflicts import sync_conflicts_apply_waiting
 from users.sync_batch import user_sync_apply_batch
+from users.sync_counters import OWN_MESSAGES_SKIPPED, sync_counter_add
 from users.sync_message import PoisonMessage, sync_message_decode
 from users.sync_rules import APPLIED, CONFLICT
 
@@ -20,6 +22,14 @@ class UserSyncConsumer(QueueConsumer):
     name = "user_sync_consumer"
 
     def __init__(self, *, once: bool = False, url: str | None = None):
+        if settings.DEPLOYMENT_NAME == settings.DEPLOYMENT_NAME_DEFAULT:
+            # two deployments on the default would skip each other's messages as their own, silently
+            raise ImproperlyConfigured(
+                f"user_sync_consumer will not start while DEPLOYMENT_NAME is the default "
+                f"{settings.DEPLOYMENT_NAME_DEFAULT!r}: set DEPLOYMENT_NAME in this deployment's environment "
+                f"to a name of its own (e.g. DEPLOYMENT_NAME=campus-north), different from every deployment "
+                f"it exchanges users with"
+            )
         super().__init__(once=once, url=url)
         self.prefetch = settings.USER_SYNC_PREFETCH
 
@@ -55,6 +65,7 @@ class UserSyncConsumer(QueueConsumer):
         # one commit for the whole batch; the inbox rows are written in it
         with transaction.atomic():
             results = user_sync_apply_batch(messages=decoded)
+            sync_counter_add(name=OWN_MESSAGES_SKIPPED, count=len(own))
         for message, result in zip(decoded, results, strict=True):
             if result == CONFLICT:
                 logger.warning("message %s (%s) logged as a sync conflict", message.message_id, message.type)

@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
 
 from pubsub.daemon import configure_daemon_logging
 from users.sync_consumer import UserSyncConsumer
@@ -12,7 +13,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, once=False, **options):
         configure_daemon_logging("user_sync_consumer")
-        consumer = UserSyncConsumer(once=once)
+        try:
+            consumer = UserSyncConsumer(once=once)
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from None
         consumer.install_signal_handlers()
         consumer.run()
         self.stdout.write(f"user_sync_consumer: handled {consumer.processed}, rejected {consumer.failed}")
