@@ -275,6 +275,12 @@ USER_SYNC_PREFETCH = env.int("USER_SYNC_PREFETCH", default=100)
 # privilege flags from another deployment are ignored unless this is on
 USER_SYNC_ACCEPT_PRIVILEGES = env.bool("USER_SYNC_ACCEPT_PRIVILEGES", default=False)
 USER_SYNC_MAX_BODY_BYTES = env.int("USER_SYNC_MAX_BODY_BYTES", default=256 * 1024)
+# a resync enqueues this many snapshots per transaction, and waits while more than
+# USER_RESYNC_OUTBOX_BACKLOG_MAX rows are pending, so live changes never queue behind a whole resync
+# (0: no wait; the relay must then keep up or the outbox grows by the whole resync)
+USER_RESYNC_BATCH_SIZE = env.int("USER_RESYNC_BATCH_SIZE", default=500)
+USER_RESYNC_OUTBOX_BACKLOG_MAX = env.int("USER_RESYNC_OUTBOX_BACKLOG_MAX", default=1000)
+USER_RESYNC_WAIT_SECS = env.float("USER_RESYNC_WAIT_SECS", default=0.05)
 OUTBOX_MESSAGE_TTL_SECS = env.int("OUTBOX_MESSAGE_TTL_SECS", default=7 * 24 * 3600)
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=500)
 # messages a relay keeps published but not yet confirmed, on its one broker connection

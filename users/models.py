@@ -369,3 +369,58 @@ class UserImportJob(models.Model):
 
     def __str__(self):
         return f"import #{self.pk} of {self.file_name} ({self.status})"
+
+
+class UserResyncJob(models.Model):
+    """A resync: one `user.snapshot` message per user in scope, enqueued through the outbox in
+    batches by a background task (users.tasks.resync_users) or `manage.py users_resync`. The
+    cursor (the last user id enqueued, committed with each batch) lets a job resume where it
+    stopped after a crash or a restart."""
+
+    class Scope(models.TextChoices):
+        ALL = "all", "All users"
+        SINCE = "since", "Changed since"
+        IDS = "ids", "Selected users"
+        RANGES = "ranges", "Id ranges"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    queue = models.CharField(max_length=255)
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    since = models.DateTimeField(null=True, blank=True)
+    # IDS: [id, ...]; RANGES: [[first id, last id], ...], both ends included
+    ids = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    enqueued = models.PositiveIntegerField(default=0)
+    cursor = models.BigIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    # who asked: a person (admin, command) or, for a receiver's sync.resync_requested, its name
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_for = models.CharField("requested by deployment", max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "user resync"
+        ordering = ["-id"]
+        permissions = [("resync_users", "Can resync users to another deployment")]
+
+    def __str__(self):
+        return f"resync #{self.pk} to {self.queue} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+auditlog.register(UserResyncJob, exclude_fields=["cursor", "enqueued"])
