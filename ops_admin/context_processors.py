@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
@@ -46,4 +47,5 @@ def dashboard(request) -> dict:
             for b in WORKER_BUTTONS
             if user.has_perm(b.permission)
         ],
+        "ops_resync_queues": list(settings.USER_SYNC_QUEUES) if user.has_perm("users.resync_users") else [],
     }

@@ -11,6 +11,7 @@ VIEW_EVERYTHING = (
     ("users", "view_userapihitlog"),
     ("users", "view_conflictingusersynclog"),
     ("users", "view_userimportjob"),
+    ("users", "view_userresyncjob"),
     ("pubsub", "view_queuepublishhistory"),
     ("pubsub", "view_workerheartbeat"),
     ("token_blacklist", "view_outstandingtoken"),
@@ -37,6 +38,7 @@ OPS_ACTIONS = (
     ("ops_admin", "purge_api_hits"),
     ("ops_admin", "manage_tokens"),
     ("ops_admin", "unlock_logins"),
+    ("users", "resync_users"),
 )
 
 ROLE_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {

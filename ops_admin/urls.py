@@ -17,4 +17,5 @@ urlpatterns = [
     ),
     path("flush-tokens-now/", admin.site.admin_view(views.flush_tokens_now), name="flush_tokens_now"),
     path("purge-api-hits-now/", admin.site.admin_view(views.purge_api_hits_now), name="purge_api_hits_now"),
+    path("resync-all-users/", admin.site.admin_view(views.resync_all_users), name="resync_all_users"),
 ]

@@ -71,6 +71,8 @@ ADMIN_PAGES = {
     "/admin/ops/run-scheduled-tasks-now/": {"GET": POST_ONLY, "POST": OPS_UP_DONE},
     "/admin/ops/flush-tokens-now/": {"GET": POST_ONLY, "POST": OPS_UP_DONE},
     "/admin/ops/purge-api-hits-now/": {"GET": POST_ONLY, "POST": OPS_UP_DONE},
+    # an empty body names no queue: 400 for whoever may resync
+    "/admin/ops/resync-all-users/": {"GET": POST_ONLY, "POST": (LOGIN, LOGIN, 403, 403, 403, 400, 400)},
     # users: superusers change them; everyone else reads
     "/admin/users/user/": {"GET": VIEWERS, "POST": VIEWERS},
     "/admin/users/user/add/": {"GET": SUPERUSERS, "POST": SUPERUSERS},
@@ -88,6 +90,12 @@ ADMIN_PAGES = {
     "/admin/users/userimportjob/{users.userimportjob}/change/": {"GET": VIEWERS, "POST": NOBODY},
     "/admin/users/userimportjob/{users.userimportjob}/delete/": {"GET": NOBODY, "POST": NOBODY},
     "/admin/users/userimportjob/{users.userimportjob}/history/": {"GET": VIEWERS, "POST": VIEWERS},
+    "/admin/users/userresyncjob/": {"GET": VIEWERS, "POST": VIEWERS},
+    "/admin/users/userresyncjob/add/": {"GET": NOBODY, "POST": NOBODY},
+    "/admin/users/userresyncjob/{users.userresyncjob}/": {"GET": TO_CHANGE_PAGE, "POST": TO_CHANGE_PAGE},
+    "/admin/users/userresyncjob/{users.userresyncjob}/change/": {"GET": VIEWERS, "POST": NOBODY},
+    "/admin/users/userresyncjob/{users.userresyncjob}/delete/": {"GET": NOBODY, "POST": NOBODY},
+    "/admin/users/userresyncjob/{users.userresyncjob}/history/": {"GET": VIEWERS, "POST": VIEWERS},
     "/admin/users/conflictingusersynclog/": {"GET": VIEWERS, "POST": VIEWERS},
     "/admin/users/conflictingusersynclog/add/": {"GET": NOBODY, "POST": NOBODY},
     "/admin/users/conflictingusersynclog/{users.conflictingusersynclog}/": {
@@ -223,6 +231,9 @@ ADMIN_ACTIONS = {
     ("users.conflictingusersynclog", "apply_again"): SUPPORT_UP,
     ("users.conflictingusersynclog", "mark_resolved"): SUPPORT_UP,
     ("users.user", "revoke_tokens"): OPS_UP,
+    ("users.user", "resync_selected"): OPS_UP,
+    ("users.userresyncjob", "cancel_jobs"): OPS_UP,
+    ("users.userresyncjob", "resume_jobs"): OPS_UP,
     ("token_blacklist.outstandingtoken", "blacklist_selected"): OPS_UP,
     ("background_task.task", "run_now"): OPS_UP,
     ("axes.accessattempt", "unlock_selected"): OPS_UP,

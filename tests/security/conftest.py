@@ -18,7 +18,7 @@ from ops_admin.roles import roles_apply
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat
 from tests.security.access_table import ANONYMOUS, API_ADMIN, AUDITOR, OPS, STAFF, SUPERUSER, SUPPORT, USER
 from tests.security.walk import KindClient
-from users.models import ConflictingUserSyncLog, UserAPIHitLog, UserImportJob
+from users.models import ConflictingUserSyncLog, UserAPIHitLog, UserImportJob, UserResyncJob
 from users.tests.factories import (
     AdminTypeUserFactory,
     StaffUserFactory,
@@ -80,6 +80,9 @@ def objects(people):
             total=1,
             processed=1,
             created_by=people[SUPERUSER],
+        ),
+        "users.userresyncjob": UserResyncJob.objects.create(
+            queue="drf_queue", scope=UserResyncJob.Scope.ALL, status=UserResyncJob.Status.RUNNING, total=1
         ),
         "users.conflictingusersynclog": ConflictingUserSyncLog.objects.create(
             message_type="user.updated",
