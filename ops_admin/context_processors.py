@@ -29,6 +29,7 @@ WORKER_BUTTONS = (
     ),
     WorkerButton("Flush expired tokens now", "flush_tokens_now", "ops_admin.flush_tokens", "fas fa-key"),
     WorkerButton("Purge old API hits now", "purge_api_hits_now", "ops_admin.purge_api_hits", "fas fa-broom"),
+    WorkerButton("Publish sync digests now", "publish_sync_digests_now", "ops_admin.run_workers", "fas fa-fingerprint"),
 )
 
 

@@ -12,6 +12,7 @@ VIEW_EVERYTHING = (
     ("users", "view_conflictingusersynclog"),
     ("users", "view_userimportjob"),
     ("users", "view_userresyncjob"),
+    ("users", "view_syncdrift"),
     ("pubsub", "view_queuepublishhistory"),
     ("pubsub", "view_workerheartbeat"),
     ("token_blacklist", "view_outstandingtoken"),
@@ -30,6 +31,7 @@ SUPPORT_ACTIONS = (
     ("pubsub", "publish_queuepublishhistory"),
     ("users", "apply_conflictingusersynclog"),
     ("users", "resolve_conflictingusersynclog"),
+    ("users", "request_resync_syncdrift"),
 )
 OPS_ACTIONS = (
     ("ops_admin", "run_workers"),

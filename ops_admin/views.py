@@ -18,6 +18,7 @@ from pubsub.services import deadletter_drain_now
 from scheduler.services import tasks_run_due
 from users.api_hits import api_hits_purge_expired
 from users.models import UserResyncJob
+from users.services.drift import sync_digests_publish_all
 from users.services.resync import user_resync_job_create
 
 # bounds of one button press: the request must end well within a proxy's timeout
@@ -85,6 +86,13 @@ def purge_api_hits_now(request):
     if deleted is None:
         return messages.INFO, "API hits are kept forever (API_HIT_RETENTION_DAYS=0): nothing purged."
     return messages.SUCCESS, f"Purged {deleted} API hit(s) older than {settings.API_HIT_RETENTION_DAYS} days."
+
+
+@worker_button("ops_admin.run_workers")
+def publish_sync_digests_now(request):
+    rows = sync_digests_publish_all()
+    queues = ", ".join(row.queue_name for row in rows)
+    return messages.SUCCESS, f"Sync digest enqueued for {queues}: its receivers record the ranges that drifted."
 
 
 @require_POST

@@ -271,6 +271,8 @@ USER_SYNC_EXCHANGE = env.str("USER_SYNC_EXCHANGE", default="drf_exchange")
 USER_SYNC_QUEUES = env.list("USER_SYNC_QUEUES", default=["drf_queue"])
 # queues this deployment consumes user messages from (the receiving side)
 USER_SYNC_CONSUME_QUEUES = env.list("USER_SYNC_CONSUME_QUEUES", default=USER_SYNC_QUEUES)
+# where other deployments send this one their requests (sync.resync_requested): a queue it consumes
+USER_SYNC_REPLY_QUEUE = env.str("USER_SYNC_REPLY_QUEUE", default=USER_SYNC_CONSUME_QUEUES[0])
 USER_SYNC_PREFETCH = env.int("USER_SYNC_PREFETCH", default=100)
 # privilege flags from another deployment are ignored unless this is on
 USER_SYNC_ACCEPT_PRIVILEGES = env.bool("USER_SYNC_ACCEPT_PRIVILEGES", default=False)
@@ -281,6 +283,10 @@ USER_SYNC_MAX_BODY_BYTES = env.int("USER_SYNC_MAX_BODY_BYTES", default=256 * 102
 USER_RESYNC_BATCH_SIZE = env.int("USER_RESYNC_BATCH_SIZE", default=500)
 USER_RESYNC_OUTBOX_BACKLOG_MAX = env.int("USER_RESYNC_OUTBOX_BACKLOG_MAX", default=1000)
 USER_RESYNC_WAIT_SECS = env.float("USER_RESYNC_WAIT_SECS", default=0.05)
+# drift detection: one digest hash per this many user ids, published every USER_SYNC_DIGEST_SECS
+# by the scheduler (0: only on demand) to each of USER_SYNC_QUEUES
+USER_SYNC_DIGEST_RANGE_SIZE = env.int("USER_SYNC_DIGEST_RANGE_SIZE", default=1000)
+USER_SYNC_DIGEST_SECS = env.int("USER_SYNC_DIGEST_SECS", default=3600)
 OUTBOX_MESSAGE_TTL_SECS = env.int("OUTBOX_MESSAGE_TTL_SECS", default=7 * 24 * 3600)
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=500)
 # messages a relay keeps published but not yet confirmed, on its one broker connection

@@ -17,9 +17,10 @@ from common.admin.export import SafeExportMixin
 from common.admin.pagination import EstimatedCountPaginator
 from common.admin.readonly import ReadOnlyAdminMixin
 from common.admin.redaction import message_body_redact
-from users.models import ConflictingUserSyncLog, User, UserAPIHitLog, UserImportJob, UserResyncJob
+from users.models import ConflictingUserSyncLog, SyncDrift, User, UserAPIHitLog, UserImportJob, UserResyncJob
 from users.resources import IMPORT_FORMATS, user_import_resource_class_for
 from users.services.conflicts import sync_conflict_apply_again, sync_conflicts_resolve
+from users.services.drift import sync_drift_request_resync
 from users.services.import_jobs import user_import_job_create
 from users.services.imports import USER_IMPORT_PREVIEW_FOLDER
 from users.services.resync import user_resync_job_cancel, user_resync_job_create, user_resync_job_resume
@@ -348,6 +349,78 @@ class UserImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         # whoever may import sees the import jobs
         return super().has_view_permission(request, obj) or request.user.has_perm("users.add_user")
+
+
+class DriftOpenFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "closed_at__isnull"
+
+    def lookups(self, request, model_admin):
+        return [("True", "Open"), ("False", "Closed")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("True", "False"):
+            return queryset.filter(closed_at__isnull=self.value() == "True")
+        return queryset
+
+
+@admin.register(SyncDrift)
+class SyncDriftAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Ranges of another deployment's users that differ here ("Sync drift"): recorded and closed by
+    user_sync_consumer from the source's digests; Support and Ops ask the source for a resync."""
+
+    list_display = [
+        "source",
+        "id_range",
+        "source_count",
+        "local_count",
+        "detected_at",
+        "state",
+        "resync_requested_at",
+        "last_checked_at",
+    ]
+    list_filter = [DriftOpenFilter, "source"]
+    list_select_related = ["resync_requested_by"]
+    ordering = ["-id"]
+    actions = ["request_resync"]
+    fields = [
+        "source",
+        "id_range",
+        "source_count",
+        "local_count",
+        "detected_at",
+        "last_checked_at",
+        "closed_at",
+        "queue",
+        "reply_queue",
+        "resync_requested_at",
+        "resync_requested_by",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="source user ids")
+    def id_range(self, obj):
+        return f"{obj.range_start}–{obj.range_end}"
+
+    @admin.display(description="state")
+    def state(self, obj):
+        return "open" if obj.closed_at is None else f"closed {obj.closed_at:%Y-%m-%d %H:%M}"
+
+    def has_request_resync_permission(self, request):
+        return request.user.has_perm("users.request_resync_syncdrift")
+
+    @admin.action(description="Request resync", permissions=["request_resync"])
+    def request_resync(self, request, queryset):
+        asked = sync_drift_request_resync(drifts=list(queryset), requested_by=request.user)
+        if not asked:
+            self.message_user(request, "No open drift selected: nothing requested.", messages.WARNING)
+            return
+        self.message_user(
+            request,
+            f"Asked the source deployment(s) to resync {asked} range(s); each row closes by itself once "
+            f"the next digest matches.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(ConflictingUserSyncLog)

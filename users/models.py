@@ -424,3 +424,42 @@ class UserResyncJob(models.Model):
 
 
 auditlog.register(UserResyncJob, exclude_fields=["cursor", "enqueued"])
+
+
+class SyncDrift(models.Model):
+    """A range of another deployment's users (by its user ids, its `source_id`s) where what this
+    deployment holds differs from what that deployment's last `sync.digest` said it sends. Open
+    while they differ; the first digest that matches closes it."""
+
+    source = models.CharField(max_length=255)
+    range_start = models.BigIntegerField()
+    range_end = models.BigIntegerField(help_text="the last source id of the range, included")
+    # where the digest came from: the queue a resync of the range is sent to, and the source's
+    # own queue, where a request for that resync goes
+    queue = models.CharField(max_length=255)
+    reply_queue = models.CharField(max_length=255)
+    source_count = models.PositiveIntegerField("users there")
+    local_count = models.PositiveIntegerField("users here")
+    detected_at = models.DateTimeField("drifted since", auto_now_add=True)
+    last_checked_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    resync_requested_at = models.DateTimeField(null=True, blank=True)
+    resync_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "sync drift"
+        verbose_name_plural = "sync drift"
+        ordering = ["-id"]
+        permissions = [("request_resync_syncdrift", "Can ask the source deployment to resync a drifted range")]
+        indexes = [
+            models.Index(fields=["source", "range_start", "closed_at"], name="sync_drift_range_idx"),
+            models.Index(fields=["closed_at", "source"], name="sync_drift_open_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.source} users {self.range_start}–{self.range_end}"
+
+
+auditlog.register(SyncDrift, include_fields=["closed_at", "resync_requested_at", "resync_requested_by"])

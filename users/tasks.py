@@ -11,6 +11,7 @@ from django.utils import timezone
 from scheduler.registry import long_running
 from users.api_hits import api_hits_purge_expired
 from users.login_lockout import login_logs_purge_expired
+from users.services.drift import sync_digests_publish_all
 from users.services.imports import user_import_files_purge_stale, user_import_job_run
 from users.services.resync import user_resync_job_run
 from users.services.tokens import tokens_flush_expired
@@ -56,6 +57,12 @@ def resync_users(job_id):
     job = user_resync_job_run(job_id=job_id)
     if job is not None:
         logger.info("user resync #%s %s: %s of %s snapshots", job.pk, job.status, job.enqueued, job.total)
+
+
+@background
+def publish_sync_digests():
+    rows = sync_digests_publish_all()
+    logger.info("sync digest enqueued for %d queue(s)", len(rows))
 
 
 @background

@@ -72,6 +72,7 @@ ADMIN_PAGES = {
     "/admin/ops/flush-tokens-now/": {"GET": POST_ONLY, "POST": OPS_UP_DONE},
     "/admin/ops/purge-api-hits-now/": {"GET": POST_ONLY, "POST": OPS_UP_DONE},
     # an empty body names no queue: 400 for whoever may resync
+    "/admin/ops/publish-sync-digests-now/": {"GET": POST_ONLY, "POST": OPS_UP_DONE},
     "/admin/ops/resync-all-users/": {"GET": POST_ONLY, "POST": (LOGIN, LOGIN, 403, 403, 403, 400, 400)},
     # users: superusers change them; everyone else reads
     "/admin/users/user/": {"GET": VIEWERS, "POST": VIEWERS},
@@ -96,6 +97,12 @@ ADMIN_PAGES = {
     "/admin/users/userresyncjob/{users.userresyncjob}/change/": {"GET": VIEWERS, "POST": NOBODY},
     "/admin/users/userresyncjob/{users.userresyncjob}/delete/": {"GET": NOBODY, "POST": NOBODY},
     "/admin/users/userresyncjob/{users.userresyncjob}/history/": {"GET": VIEWERS, "POST": VIEWERS},
+    "/admin/users/syncdrift/": {"GET": VIEWERS, "POST": VIEWERS},
+    "/admin/users/syncdrift/add/": {"GET": NOBODY, "POST": NOBODY},
+    "/admin/users/syncdrift/{users.syncdrift}/": {"GET": TO_CHANGE_PAGE, "POST": TO_CHANGE_PAGE},
+    "/admin/users/syncdrift/{users.syncdrift}/change/": {"GET": VIEWERS, "POST": NOBODY},
+    "/admin/users/syncdrift/{users.syncdrift}/delete/": {"GET": NOBODY, "POST": NOBODY},
+    "/admin/users/syncdrift/{users.syncdrift}/history/": {"GET": VIEWERS, "POST": VIEWERS},
     "/admin/users/conflictingusersynclog/": {"GET": VIEWERS, "POST": VIEWERS},
     "/admin/users/conflictingusersynclog/add/": {"GET": NOBODY, "POST": NOBODY},
     "/admin/users/conflictingusersynclog/{users.conflictingusersynclog}/": {
@@ -233,6 +240,7 @@ ADMIN_ACTIONS = {
     ("users.user", "revoke_tokens"): OPS_UP,
     ("users.user", "resync_selected"): OPS_UP,
     ("users.userresyncjob", "cancel_jobs"): OPS_UP,
+    ("users.syncdrift", "request_resync"): SUPPORT_UP,
     ("users.userresyncjob", "resume_jobs"): OPS_UP,
     ("token_blacklist.outstandingtoken", "blacklist_selected"): OPS_UP,
     ("background_task.task", "run_now"): OPS_UP,
