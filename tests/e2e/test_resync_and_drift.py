@@ -78,6 +78,7 @@ def deployments(transactional_db, mysql_server, deployment_b_database, rabbit, q
     settings.USER_SYNC_DIGEST_RANGE_SIZE = RANGE_SIZE
     # no relay runs beside the in-process job: it must not wait for one
     settings.USER_RESYNC_OUTBOX_BACKLOG_MAX = 0
+    settings.USER_RESYNC_QUEUE_DEPTH_MAX = 0
     a = Deployment(
         settings.DEPLOYMENT_NAME,
         mysql_server,

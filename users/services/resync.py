@@ -1,6 +1,9 @@
 """Resync (the sending side of drift repair): one `user.snapshot` message per user in a job's scope,
 enqueued through the outbox in batches, resumable from the job's cursor, cancellable, and yielding
-to live changes (it waits while the outbox's backlog is above USER_RESYNC_OUTBOX_BACKLOG_MAX).
+to live changes. Live messages take the same outbox and the same queue as snapshots, first come
+first served; so before each batch the job waits while more than USER_RESYNC_OUTBOX_BACKLOG_MAX
+rows wait in the outbox or more than USER_RESYNC_QUEUE_DEPTH_MAX messages in the receivers' queue:
+a live change never queues behind more than those two bounds, however big the resync.
 
 The snapshot's version is its own outbox row's id, as every message's is: the batch locks its
 users before reading them and inserts the rows after, so a live change of one of them either
@@ -18,8 +21,10 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from pubsub.broker import BrokerUnavailable
 from pubsub.conf import Route
 from pubsub.outbox import outbox_enqueue_many, outbox_pending_above
+from pubsub.queue_depth import QueueDepth
 from users.models import User, UserResyncJob
 from users.sync_payload import USER_SNAPSHOT, user_message_body
 
@@ -122,12 +127,25 @@ def user_resync_job_cancel(*, job: UserResyncJob) -> bool:
     )
 
 
-def _wait_for_outbox(*, job_id: int, wait: Callable[[float], None]) -> bool:
-    """Wait while the outbox's backlog is above the bound; False if the job was cancelled meanwhile."""
-    limit = settings.USER_RESYNC_OUTBOX_BACKLOG_MAX
-    if limit <= 0:
+def _backlog_above_bounds(*, queue: str, depth: QueueDepth) -> bool:
+    outbox_limit = settings.USER_RESYNC_OUTBOX_BACKLOG_MAX
+    if outbox_limit > 0 and outbox_pending_above(limit=outbox_limit):
         return True
-    while outbox_pending_above(limit=limit):
+    queue_limit = settings.USER_RESYNC_QUEUE_DEPTH_MAX
+    if queue_limit <= 0:
+        return False
+    try:
+        return depth.ready(queue) > queue_limit
+    except BrokerUnavailable as exc:
+        # nothing is published meanwhile either: wait for the broker as the relay does
+        logger.warning("resync waits for RabbitMQ: %s", exc)
+        return True
+
+
+def _wait_for_backlog(*, job_id: int, queue: str, depth: QueueDepth, wait: Callable[[float], None]) -> bool:
+    """Wait while the outbox or the queue hold more than their bound; False if the job was
+    cancelled meanwhile."""
+    while _backlog_above_bounds(queue=queue, depth=depth):
         if UserResyncJob.objects.filter(pk=job_id, cancel_requested=True).exists():
             return False
         wait(settings.USER_RESYNC_WAIT_SECS)
@@ -172,12 +190,13 @@ def user_resync_job_run(
     UserResyncJob.objects.filter(pk=job_id, started_at__isnull=True).update(started_at=timezone.now())
     job = UserResyncJob.objects.get(pk=job_id)
     route = Route.for_queue(job.queue, settings.USER_SYNC_EXCHANGE)
+    depth = QueueDepth()
     try:
         while True:
             if UserResyncJob.objects.filter(pk=job_id, cancel_requested=True).exists():
                 job.status = Status.CANCELLED
                 break
-            if not _wait_for_outbox(job_id=job_id, wait=wait):
+            if not _wait_for_backlog(job_id=job_id, queue=job.queue, depth=depth, wait=wait):
                 continue  # cancelled while waiting: the check above ends it
             if not _enqueue_batch(job=job, route=route):
                 job.status = Status.DONE
@@ -187,6 +206,8 @@ def user_resync_job_run(
     except Exception as exc:
         job.status, job.error = Status.FAILED, f"{type(exc).__name__}: {exc}"
         logger.exception("resync #%s failed after %s snapshots", job_id, job.enqueued)
+    finally:
+        depth.close()
     job.finished_at = timezone.now()
     # saved through the model (not update()): auditlog records how the job ended
     job.save(update_fields=["status", "error", "finished_at"])

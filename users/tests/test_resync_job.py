@@ -33,6 +33,7 @@ def queue(settings):
 def small_batches(settings):
     settings.USER_RESYNC_BATCH_SIZE = 2
     settings.USER_RESYNC_OUTBOX_BACKLOG_MAX = 0
+    settings.USER_RESYNC_QUEUE_DEPTH_MAX = 0
 
 
 def snapshots():
@@ -114,6 +115,25 @@ def test_resync_waits_while_the_outbox_backlog_is_above_the_bound(queue, setting
     assert (job.status, job.enqueued) == (Status.DONE, 6)
     assert waits
     assert max(pending_when_enqueued) <= 3 + settings.USER_RESYNC_BATCH_SIZE
+
+
+def test_resync_waits_while_the_receivers_queue_holds_more_than_its_bound(rabbit, settings):
+    UserFactory.create_batch(4)
+    rabbit.declare()
+    channel = rabbit.channel()
+    for _ in range(5):
+        channel.basic_publish(rabbit.route.exchange, rabbit.route.queue, b"{}")
+    settings.USER_RESYNC_QUEUE_DEPTH_MAX = 3
+    waits = []
+
+    def consumer_catches_up(seconds):
+        waits.append(rabbit.message_count(rabbit.route.queue))
+        rabbit.channel().queue_purge(rabbit.route.queue)
+
+    job = user_resync_job_run(job_id=new_job(rabbit.route.queue).pk, wait=consumer_catches_up)
+
+    assert (job.status, job.enqueued) == (Status.DONE, 4)
+    assert waits == [5]
 
 
 def test_resync_of_selected_ids_and_ranges(queue):
