@@ -19,7 +19,7 @@ from pubsub.models import QueuePublishHistory, WorkerHeartbeat
 from pubsub.selectors import outbox_oldest_due_age
 from scheduler.selectors import FailedTask, tasks_failed_counts, tasks_failed_recent
 from users.login_lockout import login_lockouts_count
-from users.models import UserAPIHitLog
+from users.models import SyncDrift, UserAPIHitLog
 
 Status = QueuePublishHistory.Status
 DASHBOARD_EXACT_COUNT_LIMIT = 10_000
@@ -165,6 +165,12 @@ class Dashboard:
     tasks: ScheduledTasks
     # (username, address) pairs locked out of logging in now
     login_lockouts: int
+    # open drifted ranges (users here differing from their source's digest)
+    sync_drift_open: int = 0
+
+    @property
+    def sync_drift_url(self) -> str:
+        return f"{reverse('admin:users_syncdrift_changelist')}?{urlencode({'closed_at__isnull': 'True'})}"
 
     @property
     def oldest_due_text(self) -> str:
@@ -205,4 +211,5 @@ def dashboard_get(*, now: datetime | None = None) -> Dashboard:
         daemons=daemons_health(now=now),
         tasks=scheduled_tasks_summary(now=now),
         login_lockouts=login_lockouts_count(now=now),
+        sync_drift_open=SyncDrift.objects.filter(closed_at__isnull=True).count(),
     )

@@ -9,6 +9,7 @@ from scheduler.registry import RecurringTask
 from scheduler.tasks import purge_completed_tasks, scheduler_heartbeat
 from users.tasks import (
     flush_expired_tokens,
+    publish_sync_digests,
     purge_old_api_hits,
     purge_old_login_logs,
     purge_stale_user_import_files,
@@ -28,3 +29,9 @@ REGISTERED_TASKS = [
     RecurringTask(purge_completed_tasks, every_secs=Task.DAILY, verbose_name="purge finished task records"),
     RecurringTask(purge_stale_user_import_files, every_secs=Task.HOURLY, verbose_name="purge stale users import files"),
 ]
+if settings.USER_SYNC_DIGEST_SECS:
+    REGISTERED_TASKS.append(
+        RecurringTask(
+            publish_sync_digests, every_secs=settings.USER_SYNC_DIGEST_SECS, verbose_name="publish sync digests"
+        )
+    )

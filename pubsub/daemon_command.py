@@ -4,7 +4,8 @@
 The log file is chosen by the settings (LOG_FILE: `<name>.log` when manage.py runs a registered
 daemon), so a worker run --once from an admin button or a test logs where its caller does."""
 
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
 from common.daemons import daemon_spec
@@ -28,7 +29,11 @@ class DaemonCommand(BaseCommand):
         return {}
 
     def handle(self, *args, once=False, **options):
-        worker = import_string(self.spec.worker)(once=once, **self.worker_options(options))
+        try:
+            worker = import_string(self.spec.worker)(once=once, **self.worker_options(options))
+        except ImproperlyConfigured as exc:
+            # a worker that refuses its configuration says why, without a traceback
+            raise CommandError(str(exc)) from None
         worker.install_signal_handlers()
         worker.run()
         done, failed = worker.outcome_words

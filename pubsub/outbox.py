@@ -47,6 +47,31 @@ def queue_msg_to_publish(
     )
 
 
+def outbox_enqueue_many(*, route: Route, bodies: list[dict], message_type: str) -> int:
+    """Write one pending row per body in one multi-row INSERT, in the caller's transaction (a
+    resync's batch: thousands of rows a second, where one INSERT each would be the bottleneck)."""
+    rows = [
+        QueuePublishHistory(
+            queue_name=route.queue,
+            exchange_name=route.exchange,
+            deadletter_queue_name=route.deadletter_queue,
+            deadletter_exchange_name=route.deadletter_exchange,
+            message_type=message_type,
+            message_body_json=_jsonable(body),
+            expiration_secs=settings.OUTBOX_MESSAGE_TTL_SECS,
+        )
+        for body in bodies
+    ]
+    return len(QueuePublishHistory.objects.bulk_create(rows, batch_size=1000))
+
+
+def outbox_pending_above(*, limit: int) -> bool:
+    """Whether more than `limit` rows wait to be published (counted up to limit + 1 on
+    outbox_status_idx, so a huge backlog costs no more than a small one)."""
+    pending = QueuePublishHistory.objects.filter(status=QueuePublishHistory.Status.PENDING).order_by()
+    return pending[: limit + 1].count() > limit
+
+
 def outbox_enqueue_coalesced(
     *,
     key: str,

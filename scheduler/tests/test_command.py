@@ -17,6 +17,7 @@ REGISTERED = {
     "pubsub.tasks.purge_stale_heartbeats": Task.DAILY,
     "scheduler.tasks.purge_completed_tasks": Task.DAILY,
     "users.tasks.purge_stale_user_import_files": Task.HOURLY,
+    "users.tasks.publish_sync_digests": 3600,
 }
 
 pytestmark = pytest.mark.django_db
