@@ -261,7 +261,21 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Messaging: RabbitMQ and the transactional outbox -----------------------------------------
+# one node, or the nodes of one cluster separated by commas: connections go to the first that answers
 RABBITMQ_URL = env.str("RABBITMQ_URL", default="amqp://guest:guest@127.0.0.1:5672/%2F")
+for _node in RABBITMQ_URL.split(","):
+    if not _node.strip().startswith(("amqp://", "amqps://")):
+        raise ImproperlyConfigured(
+            f"RABBITMQ_URL: {_node.strip()!r} is not an amqp:// or amqps:// URL "
+            "(several nodes of one cluster are separated by commas)"
+        )
+# how every queue is declared: "quorum" (replicated on a cluster's nodes) or "classic"; a queue's
+# type cannot change in place, `manage.py queues_migrate` moves existing queues (see the README)
+RABBITMQ_QUEUE_TYPE = env.str("RABBITMQ_QUEUE_TYPE", default="classic")
+if RABBITMQ_QUEUE_TYPE not in ("quorum", "classic"):
+    raise ImproperlyConfigured(f"RABBITMQ_QUEUE_TYPE must be 'quorum' or 'classic', not {RABBITMQ_QUEUE_TYPE!r}")
+# quorum queues: deliveries of one message before it is dead-lettered (reason delivery_limit)
+RABBITMQ_DELIVERY_LIMIT = env.int("RABBITMQ_DELIVERY_LIMIT", default=20)
 # this deployment's name in messages it sends; receivers key synced users by (source, id). Two
 # deployments left on the default would take each other's messages for their own: the sync consumer
 # refuses to start with it

@@ -15,6 +15,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 
 from pubsub.broker import BrokerUnavailable
 from pubsub.heartbeat import heartbeat_beat
+from pubsub.queue_refusals import queue_refusals_record, refused_queues
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class Daemon(abc.ABC):
         self.failed = 0
         self._last_beat = 0.0
         self._failures_in_a_row = 0
+        self._refusals_written = False
 
     # -- lifecycle -------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -129,9 +131,16 @@ class Daemon(abc.ABC):
                 failed=self.failed,
                 detail=detail,
             )
+            self._record_refusals()
             self._last_beat = now
         except DatabaseError as exc:
             logger.warning("%s: heartbeat not written (%s)", self.name, exc)
+
+    def _record_refusals(self) -> None:
+        refusals = refused_queues.all()
+        if refusals or self._refusals_written:
+            queue_refusals_record(worker_id=self.worker_id)
+            self._refusals_written = bool(refusals)
 
     @staticmethod
     def _close_old_connections() -> None:

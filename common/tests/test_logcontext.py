@@ -117,8 +117,8 @@ def test_a_consumers_handler_lines_carry_the_message_id(lines):
         def queue_names(self):
             return ["q"]
 
-        def declare(self, channel, queue):
-            pass
+        def declarations(self, queue):
+            return []
 
         def handle_batch(self, deliveries):
             logging.getLogger("handler").warning("applying")
