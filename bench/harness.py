@@ -29,6 +29,8 @@ def setup_django(**env):
             "USER_SYNC_EXCHANGE": f"bench_x_{suffix}",
             "USER_SYNC_QUEUES": f"bench_q_{suffix}",
             "LOG_LEVEL": "WARNING",
+            # the sync consumer refuses the default name
+            "DEPLOYMENT_NAME": f"bench-{suffix}",
             **env,
         }
     )

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
@@ -28,6 +29,7 @@ WORKER_BUTTONS = (
     ),
     WorkerButton("Flush expired tokens now", "flush_tokens_now", "ops_admin.flush_tokens", "fas fa-key"),
     WorkerButton("Purge old API hits now", "purge_api_hits_now", "ops_admin.purge_api_hits", "fas fa-broom"),
+    WorkerButton("Publish sync digests now", "publish_sync_digests_now", "ops_admin.run_workers", "fas fa-fingerprint"),
 )
 
 
@@ -46,4 +48,5 @@ def dashboard(request) -> dict:
             for b in WORKER_BUTTONS
             if user.has_perm(b.permission)
         ],
+        "ops_resync_queues": list(settings.USER_SYNC_QUEUES) if user.has_perm("users.resync_users") else [],
     }

@@ -15,19 +15,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from common.admin.pagination import queryset_count_estimate
+from common.daemons import daemon_names, daemon_spec
 from ops_admin.health import readiness_checks_cached
 from pubsub.conf import broker_urls
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat
 from pubsub.selectors import outbox_oldest_due_age
 from scheduler.leadership import SchedulerLeader, scheduler_leader
 from scheduler.selectors import FailedTask, tasks_failed_counts, tasks_failed_recent
-from scheduler.services import SCHEDULER_NAME
 from users.login_lockout import login_lockouts_count
-from users.models import UserAPIHitLog
+from users.models import SyncDrift, UserAPIHitLog
 
 Status = QueuePublishHistory.Status
 DASHBOARD_EXACT_COUNT_LIMIT = 10_000
-DAEMON_NAMES = ("producer_service", "deadletter_consumer", "user_sync_consumer", SCHEDULER_NAME)
+DAEMON_NAMES = daemon_names()
 # heartbeats missed before a daemon counts as stale
 MISSED_BEATS_STALE = 3
 
@@ -130,7 +130,7 @@ def api_hits_hourly(*, now: datetime, hours: int = 24) -> HourlyHits:
 
 
 def _stale_after(name: str) -> timedelta:
-    interval = settings.SCHEDULER_HEARTBEAT_SECS if name == SCHEDULER_NAME else settings.WORKER_HEARTBEAT_SECS
+    interval = getattr(settings, daemon_spec(name).heartbeat_setting)
     return timedelta(seconds=interval * MISSED_BEATS_STALE)
 
 
@@ -197,6 +197,12 @@ class Dashboard:
     tasks: ScheduledTasks
     # (username, address) pairs locked out of logging in now
     login_lockouts: int
+    # open drifted ranges (users here differing from their source's digest)
+    sync_drift_open: int = 0
+
+    @property
+    def sync_drift_url(self) -> str:
+        return f"{reverse('admin:users_syncdrift_changelist')}?{urlencode({'closed_at__isnull': 'True'})}"
 
     @property
     def oldest_due_text(self) -> str:
@@ -238,4 +244,5 @@ def dashboard_get(*, now: datetime | None = None) -> Dashboard:
         broker=broker_health(),
         tasks=scheduled_tasks_summary(now=now),
         login_lockouts=login_lockouts_count(now=now),
+        sync_drift_open=SyncDrift.objects.filter(closed_at__isnull=True).count(),
     )

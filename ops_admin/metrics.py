@@ -31,7 +31,8 @@ from prometheus_client.registry import Collector
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat
 from pubsub.selectors import outbox_oldest_due_age
 from scheduler.selectors import tasks_failed_counts
-from users.models import UserAPIHitLog
+from users.models import SyncDrift, UserAPIHitLog
+from users.sync_counters import OWN_MESSAGES_SKIPPED, sync_counter_values
 
 API_LATENCY_BUCKETS_SECS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -124,10 +125,28 @@ def task_metrics(now):
     yield failing
 
 
+def sync_metrics(now):
+    counters = sync_counter_values()
+    yield CounterMetricFamily(
+        "opsconsole_sync_own_messages_skipped",
+        "User messages the sync consumer skipped as this deployment's own (same DEPLOYMENT_NAME as the sender).",
+        value=counters.get(OWN_MESSAGES_SKIPPED, 0),
+    )
+    drift = GaugeMetricFamily(
+        "opsconsole_sync_drift_ranges",
+        "Open drifted ranges: users here that differ from what their source deployment's digest says.",
+        labels=["source"],
+    )
+    per_source = SyncDrift.objects.filter(closed_at__isnull=True).order_by().values_list("source").annotate(Count("id"))
+    for source, count in per_source:
+        drift.add_metric([source], count)
+    yield drift
+
+
 class OpsConsoleCollector(Collector):
     def collect(self):
         now = timezone.now()
-        for family in (outbox_metrics, worker_metrics, api_metrics, task_metrics):
+        for family in (outbox_metrics, worker_metrics, api_metrics, task_metrics, sync_metrics):
             yield from family(now)
 
 

@@ -11,6 +11,8 @@ VIEW_EVERYTHING = (
     ("users", "view_userapihitlog"),
     ("users", "view_conflictingusersynclog"),
     ("users", "view_userimportjob"),
+    ("users", "view_userresyncjob"),
+    ("users", "view_syncdrift"),
     ("pubsub", "view_queuepublishhistory"),
     ("pubsub", "view_workerheartbeat"),
     ("token_blacklist", "view_outstandingtoken"),
@@ -29,6 +31,7 @@ SUPPORT_ACTIONS = (
     ("pubsub", "publish_queuepublishhistory"),
     ("users", "apply_conflictingusersynclog"),
     ("users", "resolve_conflictingusersynclog"),
+    ("users", "request_resync_syncdrift"),
 )
 OPS_ACTIONS = (
     ("ops_admin", "run_workers"),
@@ -37,6 +40,7 @@ OPS_ACTIONS = (
     ("ops_admin", "purge_api_hits"),
     ("ops_admin", "manage_tokens"),
     ("ops_admin", "unlock_logins"),
+    ("users", "resync_users"),
 )
 
 ROLE_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {

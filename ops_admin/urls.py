@@ -17,4 +17,10 @@ urlpatterns = [
     ),
     path("flush-tokens-now/", admin.site.admin_view(views.flush_tokens_now), name="flush_tokens_now"),
     path("purge-api-hits-now/", admin.site.admin_view(views.purge_api_hits_now), name="purge_api_hits_now"),
+    path(
+        "publish-sync-digests-now/",
+        admin.site.admin_view(views.publish_sync_digests_now),
+        name="publish_sync_digests_now",
+    ),
+    path("resync-all-users/", admin.site.admin_view(views.resync_all_users), name="resync_all_users"),
 ]

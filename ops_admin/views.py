@@ -6,7 +6,9 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from ops_admin.admin_tokens import flush_expired_tokens_outcome
@@ -15,6 +17,9 @@ from pubsub.broker import BrokerUnavailable
 from pubsub.services import deadletter_drain_now
 from scheduler.services import tasks_run_due
 from users.api_hits import api_hits_purge_expired
+from users.models import UserResyncJob
+from users.services.drift import sync_digests_publish_all
+from users.services.resync import user_resync_job_create
 
 # bounds of one button press: the request must end well within a proxy's timeout
 SCHEDULED_TASKS_LIMIT = 20
@@ -81,3 +86,27 @@ def purge_api_hits_now(request):
     if deleted is None:
         return messages.INFO, "API hits are kept forever (API_HIT_RETENTION_DAYS=0): nothing purged."
     return messages.SUCCESS, f"Purged {deleted} API hit(s) older than {settings.API_HIT_RETENTION_DAYS} days."
+
+
+@worker_button("ops_admin.run_workers")
+def publish_sync_digests_now(request):
+    rows = sync_digests_publish_all()
+    queues = ", ".join(row.queue_name for row in rows)
+    return messages.SUCCESS, f"Sync digest enqueued for {queues}: its receivers record the ranges that drifted."
+
+
+@require_POST
+def resync_all_users(request):
+    """The dashboard's "Resync all users to <queue>": queues a resync job and goes to its page."""
+    if not request.user.has_perm("users.resync_users"):
+        raise PermissionDenied
+    queue = request.POST.get("queue", "")
+    if queue not in settings.USER_SYNC_QUEUES:
+        return HttpResponseBadRequest(
+            f"Unknown queue {queue[:100]!r}: a resync goes to one of this deployment's user sync queues "
+            f"({', '.join(settings.USER_SYNC_QUEUES)}).",
+            content_type="text/plain",
+        )
+    job = user_resync_job_create(queue=queue, scope=UserResyncJob.Scope.ALL, requested_by=request.user)
+    messages.success(request, f"Resync #{job.pk} of all {job.total} users to {queue} queued.")
+    return redirect(reverse("admin:users_userresyncjob_change", args=[job.pk]))

@@ -276,16 +276,34 @@ if RABBITMQ_QUEUE_TYPE not in ("quorum", "classic"):
     raise ImproperlyConfigured(f"RABBITMQ_QUEUE_TYPE must be 'quorum' or 'classic', not {RABBITMQ_QUEUE_TYPE!r}")
 # quorum queues: deliveries of one message before it is dead-lettered (reason delivery_limit)
 RABBITMQ_DELIVERY_LIMIT = env.int("RABBITMQ_DELIVERY_LIMIT", default=20)
-# this deployment's name in messages it sends; receivers key synced users by (source, id)
-DEPLOYMENT_NAME = env.str("DEPLOYMENT_NAME", default="ops-console")
+# this deployment's name in messages it sends; receivers key synced users by (source, id). Two
+# deployments left on the default would take each other's messages for their own: the sync consumer
+# refuses to start with it
+DEPLOYMENT_NAME_DEFAULT = "ops-console"
+DEPLOYMENT_NAME = env.str("DEPLOYMENT_NAME", default=DEPLOYMENT_NAME_DEFAULT)
 USER_SYNC_EXCHANGE = env.str("USER_SYNC_EXCHANGE", default="drf_exchange")
 USER_SYNC_QUEUES = env.list("USER_SYNC_QUEUES", default=["drf_queue"])
 # queues this deployment consumes user messages from (the receiving side)
 USER_SYNC_CONSUME_QUEUES = env.list("USER_SYNC_CONSUME_QUEUES", default=USER_SYNC_QUEUES)
+# where other deployments send this one their requests (sync.resync_requested): a queue it consumes
+USER_SYNC_REPLY_QUEUE = env.str("USER_SYNC_REPLY_QUEUE", default=USER_SYNC_CONSUME_QUEUES[0])
 USER_SYNC_PREFETCH = env.int("USER_SYNC_PREFETCH", default=100)
 # privilege flags from another deployment are ignored unless this is on
 USER_SYNC_ACCEPT_PRIVILEGES = env.bool("USER_SYNC_ACCEPT_PRIVILEGES", default=False)
 USER_SYNC_MAX_BODY_BYTES = env.int("USER_SYNC_MAX_BODY_BYTES", default=256 * 1024)
+# a resync enqueues this many snapshots per transaction, and waits while more than
+# USER_RESYNC_OUTBOX_BACKLOG_MAX rows are pending, so live changes never queue behind a whole resync
+# (0: no wait: the outbox then holds the whole resync ahead of live changes)
+USER_RESYNC_BATCH_SIZE = env.int("USER_RESYNC_BATCH_SIZE", default=500)
+USER_RESYNC_OUTBOX_BACKLOG_MAX = env.int("USER_RESYNC_OUTBOX_BACKLOG_MAX", default=1000)
+# and while more than this many messages wait in the receivers' queue (0: no wait): a consumer
+# slower than the relay would otherwise hold live messages behind the whole resync
+USER_RESYNC_QUEUE_DEPTH_MAX = env.int("USER_RESYNC_QUEUE_DEPTH_MAX", default=500)
+USER_RESYNC_WAIT_SECS = env.float("USER_RESYNC_WAIT_SECS", default=0.05)
+# drift detection: one digest hash per this many user ids, published every USER_SYNC_DIGEST_SECS
+# by the scheduler (0: only on demand) to each of USER_SYNC_QUEUES
+USER_SYNC_DIGEST_RANGE_SIZE = env.int("USER_SYNC_DIGEST_RANGE_SIZE", default=1000)
+USER_SYNC_DIGEST_SECS = env.int("USER_SYNC_DIGEST_SECS", default=3600)
 OUTBOX_MESSAGE_TTL_SECS = env.int("OUTBOX_MESSAGE_TTL_SECS", default=7 * 24 * 3600)
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=500)
 # messages a relay keeps published but not yet confirmed, on its one broker connection
@@ -300,6 +318,8 @@ OUTBOX_RETRY_MAX_SECS = env.float("OUTBOX_RETRY_MAX_SECS", default=3600.0)
 # seconds between two looks for new dead-letter queues in the outbox
 DEADLETTER_REFRESH_SECS = env.int("DEADLETTER_REFRESH_SECS", default=30)
 WORKER_HEARTBEAT_SECS = env.int("WORKER_HEARTBEAT_SECS", default=5)
+# heartbeat rows of processes not seen for this long are purged daily (0 keeps them)
+HEARTBEAT_RETENTION_DAYS = env.int("HEARTBEAT_RETENTION_DAYS", default=7)
 
 # --- API-hit logging (users.UserAPIHitLog) -----------------------------------------------------
 API_HIT_LOG_ENABLED = env.bool("API_HIT_LOG_ENABLED", default=True)

@@ -17,6 +17,9 @@ _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
 os.environ.setdefault("USER_SYNC_EXCHANGE", f"test_drf_exchange_{_worker}")
 os.environ.setdefault("USER_SYNC_QUEUES", f"test_drf_queue_{_worker}")
 
+# a name of its own, as every deployment that consumes needs (the sync consumer refuses the default)
+os.environ.setdefault("DEPLOYMENT_NAME", "test-deployment")
+
 from .settings import *  # noqa: E402,F401,F403
 
 # tests run over plain HTTP through the test client

@@ -3,6 +3,7 @@ declare, consume with prefetch, hand batches to `handle_batch`, reject or park t
 turned down and ack the rest with one basic.ack, reconnect on loss, refresh the queue list,
 heartbeat, stop gracefully."""
 
+import abc
 import copy
 import logging
 import time
@@ -59,6 +60,7 @@ class Outcome:
 
 class QueueConsumer(Daemon):
     prefetch = 100
+    outcome_words = ("handled", "rejected")
     refresh_secs = 30.0
 
     def __init__(self, *, once: bool = False, url: str | None = None):
@@ -73,15 +75,17 @@ class QueueConsumer(Daemon):
         self._database_was_down = False
 
     # -- to specialise ---------------------------------------------------------------------
+    @abc.abstractmethod
     def queue_names(self) -> list[str]:
-        raise NotImplementedError
+        """The queues to consume, asked again every refresh_secs."""
 
+    @abc.abstractmethod
     def declarations(self, queue: str) -> list[tuple[str, dict]]:
         """What to declare, as (channel method, arguments) in order, before consuming `queue`."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def handle_batch(self, deliveries: list[Delivery]) -> list[Outcome]:
-        raise NotImplementedError
+        """One outcome per delivery, in order."""
 
     def failed_outcome(self, delivery: Delivery, reason: str) -> Outcome:
         """For a delivery the handler failed on; a consumer whose rejections are lost (one reading

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 from import_export import resources
 from import_export.admin import ImportMixin
@@ -17,14 +17,18 @@ from common.admin.export import SafeExportMixin
 from common.admin.pagination import EstimatedCountPaginator
 from common.admin.readonly import ReadOnlyAdminMixin
 from common.admin.redaction import message_body_redact
-from users.models import ConflictingUserSyncLog, User, UserAPIHitLog, UserImportJob
+from users.models import ConflictingUserSyncLog, SyncDrift, User, UserAPIHitLog, UserImportJob, UserResyncJob
 from users.resources import IMPORT_FORMATS, user_import_resource_class_for
 from users.services.conflicts import sync_conflict_apply_again, sync_conflicts_resolve
+from users.services.drift import sync_drift_request_resync
 from users.services.import_jobs import user_import_job_create
 from users.services.imports import USER_IMPORT_PREVIEW_FOLDER
+from users.services.resync import user_resync_job_cancel, user_resync_job_create, user_resync_job_resume
 from users.services.tokens import tokens_revoke_for_user
 
 PRIVILEGE_FIELDS = ["is_staff", "is_superuser", "groups", "user_permissions"]
+# users one "Resync selected users" may name; more is a job for the dashboard's "Resync all users"
+MAX_RESYNC_IDS = 10_000
 
 
 @admin.register(User)
@@ -38,7 +42,7 @@ class UserAdmin(AuditlogHistoryAdminMixin, ImportMixin, DjangoUserAdmin):
     show_auditlog_history_link = True
     # auditlog records every created user; one admin LogEntry per imported row is not needed
     skip_admin_log = True
-    actions = ["revoke_tokens"]
+    actions = ["revoke_tokens", "resync_selected"]
     readonly_fields = [
         "user_code",
         "registered_on",
@@ -208,6 +212,101 @@ class UserAdmin(AuditlogHistoryAdminMixin, ImportMixin, DjangoUserAdmin):
             messages.SUCCESS,
         )
 
+    def has_resync_permission(self, request):
+        return request.user.has_perm("users.resync_users")
+
+    @admin.action(description="Resync selected users", permissions=["resync"])
+    def resync_selected(self, request, queryset):
+        # to every queue a live change of theirs goes to: a resync repeats what the live messages said
+        ids = list(queryset.values_list("pk", flat=True)[: MAX_RESYNC_IDS + 1])
+        if len(ids) > MAX_RESYNC_IDS:
+            self.message_user(
+                request,
+                f"At most {MAX_RESYNC_IDS} users at once: resync all users from the dashboard instead.",
+                messages.ERROR,
+            )
+            return None
+        jobs = [
+            user_resync_job_create(queue=queue, scope=UserResyncJob.Scope.IDS, ids=ids, requested_by=request.user)
+            for queue in settings.USER_SYNC_QUEUES
+        ]
+        links = format_html_join(
+            ", ", '<a href="{}">#{} to {}</a>', ((_resync_job_url(job), job.pk, job.queue) for job in jobs)
+        )
+        self.message_user(request, format_html("Resync of {} user(s) queued: {}", len(ids), links), messages.SUCCESS)
+        return None
+
+
+def _resync_job_url(job: UserResyncJob) -> str:
+    return reverse("admin:users_userresyncjob_change", args=[job.pk])
+
+
+@admin.register(UserResyncJob)
+class UserResyncJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: resyncs are started from the user list, the dashboard, a receiver's request or
+    `manage.py users_resync`; Ops cancel or resume them here."""
+
+    change_form_template = "admin/users/userresyncjob/change_form.html"
+    list_display = ["id", "queue", "scope", "status", "progress", "requested", "created_at", "finished_at"]
+    list_filter = ["status", "scope", "queue"]
+    list_select_related = ["requested_by"]
+    ordering = ["-id"]
+    actions = ["cancel_jobs", "resume_jobs"]
+    fields = [
+        "queue",
+        "scope",
+        "scope_detail",
+        "status",
+        "progress",
+        "cursor",
+        "cancel_requested",
+        "error_text",
+        "requested",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        percent = 100 * obj.enqueued // obj.total if obj.total else 100
+        return f"{obj.enqueued} of {obj.total} snapshots in the outbox ({percent}%)"
+
+    @admin.display(description="requested by")
+    def requested(self, obj):
+        if obj.requested_for:
+            return f"deployment {obj.requested_for}"
+        return obj.requested_by or "-"
+
+    @admin.display(description="users")
+    def scope_detail(self, obj):
+        if obj.scope == UserResyncJob.Scope.SINCE:
+            return f"changed since {obj.since:%Y-%m-%d %H:%M}"
+        if obj.scope == UserResyncJob.Scope.IDS:
+            shown = ", ".join(map(str, obj.ids[:20]))
+            return f"ids {shown}{' …' if len(obj.ids) > 20 else ''}"
+        if obj.scope == UserResyncJob.Scope.RANGES:
+            return ", ".join(f"{first}–{last}" for first, last in obj.ids[:20])
+        return "all users"
+
+    @admin.display(description="error")
+    def error_text(self, obj):
+        return format_html("<pre>{}</pre>", obj.error) if obj.error else "-"
+
+    def has_resync_permission(self, request):
+        return request.user.has_perm("users.resync_users")
+
+    @admin.action(description="Cancel the selected resyncs", permissions=["resync"])
+    def cancel_jobs(self, request, queryset):
+        cancelled = sum(user_resync_job_cancel(job=job) for job in queryset)
+        self.message_user(request, f"{cancelled} resync(s) asked to stop after their current batch.", messages.SUCCESS)
+
+    @admin.action(description="Resume the selected failed or interrupted resyncs", permissions=["resync"])
+    def resume_jobs(self, request, queryset):
+        resumed = sum(user_resync_job_resume(job=job) for job in queryset)
+        self.message_user(request, f"{resumed} resync(s) queued again, each from where it stopped.", messages.SUCCESS)
+
 
 @admin.register(UserImportJob)
 class UserImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -250,6 +349,78 @@ class UserImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         # whoever may import sees the import jobs
         return super().has_view_permission(request, obj) or request.user.has_perm("users.add_user")
+
+
+class DriftOpenFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "closed_at__isnull"
+
+    def lookups(self, request, model_admin):
+        return [("True", "Open"), ("False", "Closed")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("True", "False"):
+            return queryset.filter(closed_at__isnull=self.value() == "True")
+        return queryset
+
+
+@admin.register(SyncDrift)
+class SyncDriftAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Ranges of another deployment's users that differ here ("Sync drift"): recorded and closed by
+    user_sync_consumer from the source's digests; Support and Ops ask the source for a resync."""
+
+    list_display = [
+        "source",
+        "id_range",
+        "source_count",
+        "local_count",
+        "detected_at",
+        "state",
+        "resync_requested_at",
+        "last_checked_at",
+    ]
+    list_filter = [DriftOpenFilter, "source"]
+    list_select_related = ["resync_requested_by"]
+    ordering = ["-id"]
+    actions = ["request_resync"]
+    fields = [
+        "source",
+        "id_range",
+        "source_count",
+        "local_count",
+        "detected_at",
+        "last_checked_at",
+        "closed_at",
+        "queue",
+        "reply_queue",
+        "resync_requested_at",
+        "resync_requested_by",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="source user ids")
+    def id_range(self, obj):
+        return f"{obj.range_start}–{obj.range_end}"
+
+    @admin.display(description="state")
+    def state(self, obj):
+        return "open" if obj.closed_at is None else f"closed {obj.closed_at:%Y-%m-%d %H:%M}"
+
+    def has_request_resync_permission(self, request):
+        return request.user.has_perm("users.request_resync_syncdrift")
+
+    @admin.action(description="Request resync", permissions=["request_resync"])
+    def request_resync(self, request, queryset):
+        asked = sync_drift_request_resync(drifts=list(queryset), requested_by=request.user)
+        if not asked:
+            self.message_user(request, "No open drift selected: nothing requested.", messages.WARNING)
+            return
+        self.message_user(
+            request,
+            f"Asked the source deployment(s) to resync {asked} range(s); each row closes by itself once "
+            f"the next digest matches.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(ConflictingUserSyncLog)

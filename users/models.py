@@ -272,6 +272,17 @@ class SyncedUserLink(models.Model):
         return f"{self.source}#{self.source_id} → {self.user_id}"
 
 
+class UserSyncCounter(models.Model):
+    """A counter of the sync consumer's, kept in the database: /metrics reads the same total from
+    any web process, and it survives the consumer's restarts."""
+
+    name = models.CharField(max_length=64, unique=True)
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.name} = {self.value}"
+
+
 class UserAPIHitLog(models.Model):
     """One request to the API: who, what, how it went and from where. Never the body, the query
     string or the Authorization header. Written by users.middleware.ApiHitLogMiddleware."""
@@ -358,3 +369,97 @@ class UserImportJob(models.Model):
 
     def __str__(self):
         return f"import #{self.pk} of {self.file_name} ({self.status})"
+
+
+class UserResyncJob(models.Model):
+    """A resync: one `user.snapshot` message per user in scope, enqueued through the outbox in
+    batches by a background task (users.tasks.resync_users) or `manage.py users_resync`. The
+    cursor (the last user id enqueued, committed with each batch) lets a job resume where it
+    stopped after a crash or a restart."""
+
+    class Scope(models.TextChoices):
+        ALL = "all", "All users"
+        SINCE = "since", "Changed since"
+        IDS = "ids", "Selected users"
+        RANGES = "ranges", "Id ranges"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    queue = models.CharField(max_length=255)
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    since = models.DateTimeField(null=True, blank=True)
+    # IDS: [id, ...]; RANGES: [[first id, last id], ...], both ends included
+    ids = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    enqueued = models.PositiveIntegerField(default=0)
+    cursor = models.BigIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    # who asked: a person (admin, command) or, for a receiver's sync.resync_requested, its name
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_for = models.CharField("requested by deployment", max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "user resync"
+        ordering = ["-id"]
+        permissions = [("resync_users", "Can resync users to another deployment")]
+
+    def __str__(self):
+        return f"resync #{self.pk} to {self.queue} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+auditlog.register(UserResyncJob, exclude_fields=["cursor", "enqueued"])
+
+
+class SyncDrift(models.Model):
+    """A range of another deployment's users (by its user ids, its `source_id`s) where what this
+    deployment holds differs from what that deployment's last `sync.digest` said it sends. Open
+    while they differ; the first digest that matches closes it."""
+
+    source = models.CharField(max_length=255)
+    range_start = models.BigIntegerField()
+    range_end = models.BigIntegerField(help_text="the last source id of the range, included")
+    # where the digest came from: the queue a resync of the range is sent to, and the source's
+    # own queue, where a request for that resync goes
+    queue = models.CharField(max_length=255)
+    reply_queue = models.CharField(max_length=255)
+    source_count = models.PositiveIntegerField("users there")
+    local_count = models.PositiveIntegerField("users here")
+    detected_at = models.DateTimeField("drifted since", auto_now_add=True)
+    last_checked_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    resync_requested_at = models.DateTimeField(null=True, blank=True)
+    resync_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "sync drift"
+        verbose_name_plural = "sync drift"
+        ordering = ["-id"]
+        permissions = [("request_resync_syncdrift", "Can ask the source deployment to resync a drifted range")]
+        indexes = [
+            models.Index(fields=["source", "range_start", "closed_at"], name="sync_drift_range_idx"),
+            models.Index(fields=["closed_at", "source"], name="sync_drift_open_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.source} users {self.range_start}–{self.range_end}"
+
+
+auditlog.register(SyncDrift, include_fields=["closed_at", "resync_requested_at", "resync_requested_by"])

@@ -16,7 +16,9 @@ from users.sync_rules import (
     APPLIED,
     CONFLICT,
     DUPLICATE,
+    OUTDATED,
     SyncConflict,
+    snapshot_is_outdated,
     sync_conflict_find,
     sync_conflict_log_build,
     user_fields_from_message,
@@ -55,6 +57,8 @@ def _save_user(user: User, fields: dict) -> None:
 
 def _apply(message: SyncMessage) -> str:
     link = SyncedUserLink.objects.select_for_update().filter(source=message.source, source_id=message.source_id).first()
+    if snapshot_is_outdated(message=message, link=link):
+        return OUTDATED
     fields = user_fields_from_message(message)
     conflict = sync_conflict_find(
         message=message, username=fields["username"], link=link, username_held_by_other=_username_held_by_other

@@ -36,7 +36,9 @@ from users.sync_rules import (
     APPLIED_FIELDS,
     CONFLICT,
     DUPLICATE,
+    OUTDATED,
     SyncConflict,
+    snapshot_is_outdated,
     sync_conflict_find,
     sync_conflict_log_build,
     user_fields_from_message,
@@ -127,6 +129,9 @@ class _Round:
             return username in taken and (user_id is None or taken[username] != user_id)
 
         for index, message in fresh:
+            if snapshot_is_outdated(message=message, link=links.get((message.source, message.source_id))):
+                self.outcomes[index] = OUTDATED
+                continue
             try:
                 fields = user_fields_from_message(message, teachers=teacher_by_name)
             except ValidationError as exc:

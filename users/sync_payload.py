@@ -5,7 +5,9 @@ from django.utils import timezone
 
 USER_CREATED = "user.created"
 USER_UPDATED = "user.updated"
-USER_MESSAGE_TYPES = (USER_CREATED, USER_UPDATED)
+# a resync's "make it so": the user's whole state, applied whether the receiver has the user or not
+USER_SNAPSHOT = "user.snapshot"
+USER_MESSAGE_TYPES = (USER_CREATED, USER_UPDATED, USER_SNAPSHOT)
 
 # fields copied as they are; the password travels as its hash so users can log in over there
 SYNCED_FIELDS = (

@@ -17,7 +17,7 @@ from django.utils import timezone
 from users.models import ConflictingUserSyncLog, SyncedUserLink, User
 from users.sync_hashes import HASH_COST_LIMIT_FACTOR, hash_cost_problem
 from users.sync_message import PoisonMessage, SyncMessage
-from users.sync_payload import KNOWN_USER_KEYS, PRIVILEGE_FIELDS, SYNCED_FIELDS, USER_CREATED
+from users.sync_payload import KNOWN_USER_KEYS, PRIVILEGE_FIELDS, SYNCED_FIELDS, USER_SNAPSHOT, USER_UPDATED
 
 # never copied from another deployment: identity is local (user_code has its own sequence here)
 NOT_APPLIED = frozenset({"user_code", "registered_on", "updated_at", "profile_img"})
@@ -27,6 +27,8 @@ APPLIED_FIELDS = tuple(f for f in SYNCED_FIELDS if f not in NOT_APPLIED)
 APPLIED = "applied"
 DUPLICATE = "duplicate"
 CONFLICT = "conflict"
+# a snapshot older than what was applied: the newer state is already there, nothing to tell support
+OUTDATED = "outdated"
 
 NOT_A_HASH = "is not a password hash this deployment knows"
 NOT_A_HASH_CODE = "not_a_hash"
@@ -53,6 +55,9 @@ def user_fields_from_message(message: SyncMessage, *, teachers: dict | None = No
         fields["class_teacher"] = (
             teachers.get(teacher) if teachers is not None else User.objects.filter(username=teacher).first()
         )
+    elif teacher is None and message.type == USER_SNAPSHOT and "class_teacher_username" in message.user:
+        # a snapshot is the whole state: no teacher there is none here
+        fields["class_teacher"] = None
     return fields
 
 
@@ -195,6 +200,12 @@ class SyncConflict:
         return cls(Reason.UNDECODABLE, f"undecodable: {exc}")
 
 
+def snapshot_is_outdated(*, message: SyncMessage, link: SyncedUserLink | None) -> bool:
+    """A snapshot applies when its version is at least the one applied: a hand edit here does not
+    move the version, so a snapshot of the same version puts the user back as the sender has it."""
+    return message.type == USER_SNAPSHOT and link is not None and message.version < link.last_version
+
+
 def sync_conflict_find(
     *,
     message: SyncMessage,
@@ -209,12 +220,13 @@ def sync_conflict_find(
     path answers from what it has read, and it is asked only when the answer matters.
     """
     if link is None:
-        if message.type != USER_CREATED:
+        # a create or a snapshot makes the user; an update needs it here first
+        if message.type == USER_UPDATED:
             return SyncConflict.unknown_user(message)
         if username_held_by_other(username, None):
             return SyncConflict.username_exists(username)
         return None
-    if message.version <= link.last_version:
+    if message.version < link.last_version or (message.version == link.last_version and message.type != USER_SNAPSHOT):
         return SyncConflict.stale(message, link.last_version)
     if username_held_by_other(username, link.user_id):
         return SyncConflict.username_of_another_user(username)

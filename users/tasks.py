@@ -1,5 +1,5 @@
 """The users app's background tasks: recurring housekeeping (registered in
-project/registered_tasks.py) and the admin's users imports."""
+project/registered_tasks.py) the admin's users imports and resyncs."""
 
 import logging
 from datetime import timedelta
@@ -11,7 +11,9 @@ from django.utils import timezone
 from scheduler.registry import long_running
 from users.api_hits import api_hits_purge_expired
 from users.login_lockout import login_logs_purge_expired
+from users.services.drift import sync_digests_publish_all
 from users.services.imports import user_import_files_purge_stale, user_import_job_run
+from users.services.resync import user_resync_job_run
 from users.services.tokens import tokens_flush_expired
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,22 @@ def import_users(job_id):
     job = user_import_job_run(job_id=job_id)
     if job is not None:
         logger.info("user import #%s %s: %s of %s rows", job.pk, job.status, job.processed, job.total)
+
+
+# as long as the outbox takes to publish every user: only in the scheduler
+@long_running
+@background
+def resync_users(job_id):
+    """A resync job (queued by user_resync_job_create); a rerun after a crash resumes it."""
+    job = user_resync_job_run(job_id=job_id)
+    if job is not None:
+        logger.info("user resync #%s %s: %s of %s snapshots", job.pk, job.status, job.enqueued, job.total)
+
+
+@background
+def publish_sync_digests():
+    rows = sync_digests_publish_all()
+    logger.info("sync digest enqueued for %d queue(s)", len(rows))
 
 
 @background

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pubsub.models import WorkerHeartbeat
 from tests.support.daemons import PROJECT_DIR
 from tests.support.prometheus import ALERTS_FILE, PROMETHEUS_DIR, SCRAPE_EXAMPLE, UNIT_TEST_FILES, alert_rules, binary
-from users.models import UserAPIHitLog
+from users.models import SyncDrift, UserAPIHitLog
 from users.tests.factories import SuperuserFactory
 
 ALERTS = [rule["alert"] for rule in alert_rules()]
@@ -82,7 +82,7 @@ def test_the_scrape_example_is_a_valid_config_loading_the_alerts(tmp_path):
     result = promtool("check", "config", str(tmp_path / "prometheus.yml"))
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 6 rules found" in result.stdout
+    assert "SUCCESS: 7 rules found" in result.stdout
 
 
 @pytest.mark.parametrize("path", UNIT_TEST_FILES, ids=lambda path: path.stem)
@@ -140,6 +140,16 @@ def exposed_samples(db, client, settings):
     that every family has samples."""
     settings.METRICS_TOKEN = ""
     WorkerHeartbeat.objects.create(name="producer_service", host="node-1", pid=1)
+    SyncDrift.objects.create(
+        source="campus-north",
+        range_start=0,
+        range_end=999,
+        queue="q",
+        reply_queue="r",
+        source_count=2,
+        local_count=1,
+        last_checked_at=timezone.now(),
+    )
     UserAPIHitLog.objects.create(
         method="GET", api_name="/api/users/me/", status_code=200, duration_ms=5, timestamp=timezone.now()
     )

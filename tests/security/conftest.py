@@ -18,7 +18,7 @@ from ops_admin.roles import roles_apply
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat
 from tests.security.access_table import ANONYMOUS, API_ADMIN, AUDITOR, OPS, STAFF, SUPERUSER, SUPPORT, USER
 from tests.security.walk import KindClient
-from users.models import ConflictingUserSyncLog, UserAPIHitLog, UserImportJob
+from users.models import ConflictingUserSyncLog, SyncDrift, UserAPIHitLog, UserImportJob, UserResyncJob
 from users.tests.factories import (
     AdminTypeUserFactory,
     StaffUserFactory,
@@ -80,6 +80,19 @@ def objects(people):
             total=1,
             processed=1,
             created_by=people[SUPERUSER],
+        ),
+        "users.userresyncjob": UserResyncJob.objects.create(
+            queue="drf_queue", scope=UserResyncJob.Scope.ALL, status=UserResyncJob.Status.RUNNING, total=1
+        ),
+        "users.syncdrift": SyncDrift.objects.create(
+            source="other",
+            range_start=0,
+            range_end=999,
+            queue="drf_queue",
+            reply_queue="other_queue",
+            source_count=3,
+            local_count=2,
+            last_checked_at=now,
         ),
         "users.conflictingusersynclog": ConflictingUserSyncLog.objects.create(
             message_type="user.updated",

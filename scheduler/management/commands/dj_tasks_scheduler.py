@@ -10,6 +10,7 @@ from background_task.management.commands.process_tasks import Command as Process
 from background_task.tasks import autodiscover
 from django.db import close_old_connections, connection
 
+from common.daemons import daemon_spec
 from scheduler.leadership import LeaseKeeper
 from scheduler.registry import recurring_tasks_register, registered_tasks
 from scheduler.services import SCHEDULER_NAME, scheduler_heartbeat_beat
@@ -19,10 +20,10 @@ logger = logging.getLogger(__name__)
 
 class Command(ProcessTasksCommand):
     help = (
-        "Run scheduled tasks (background_task's process_tasks, whose options it takes). One or more may "
-        "run, on any hosts: the one holding the lease in the database runs the tasks, registering the "
-        "recurring tasks of project/registered_tasks.py (replacing those of the previous leader) each "
-        "time it takes the lead; the others stand by. Runs until SIGTERM/SIGINT, or for --duration seconds."
+        f"{daemon_spec(SCHEDULER_NAME).summary} One or more may run, on any hosts: the one holding the "
+        "lease in the database runs due tasks (background_task's process_tasks, whose options it takes), "
+        "registering the recurring tasks (replacing those of the previous leader) each time it takes the "
+        "lead; the others stand by. Runs until SIGTERM/SIGINT, or for --duration seconds."
     )
 
     def add_arguments(self, parser):
