@@ -46,6 +46,10 @@ def test_leader_of_the_sync_queue_killed_mid_drain_loses_nothing_and_applies_onc
         message=lambda: f"half the rows published ({outbox_progress(route=cluster_route)})",
     )
     leader = cluster.leader(cluster_route.queue)
+    # declared through the first node of RABBITMQ_URL, the queue is led from there (RabbitMQ's
+    # client-local leader placement), and both daemons are connected to it: the kill takes both
+    # the queue's leader and their connections
+    assert leader is cluster.nodes[0], f"the queue is led from {leader.name}"
     published_at_kill = outbox_published(route=cluster_route)
     applied_at_kill = inbox_count(deployment_b, source=source)
     killed_wall = cluster.kill(leader)
@@ -65,9 +69,6 @@ def test_leader_of_the_sync_queue_killed_mid_drain_loses_nothing_and_applies_onc
         message=lambda: f"every message applied in B ({inbox_count(deployment_b, source=source)} of {ROWS})",
     )
     drained_in = time.monotonic() - started
-    # both were on the killed node (the first of RABBITMQ_URL) and moved to another
-    for daemon in watch:
-        assert "broker unavailable" in daemon.output(), f"{daemon.command} never lost its node"
     assert consumer.stop() == 0, consumer.output()[-5000:]
     assert relay.stop() == 0, relay.output()[-5000:]
 
