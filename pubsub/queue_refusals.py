@@ -40,10 +40,10 @@ class QueueRefusal:
     def describe(self) -> str:
         if self.argument:
             return (
-                f"queue {self.queue!r} exists with {self.argument}={self.current}, this process declares "
+                f"queue {self.queue!r}: it exists with {self.argument}={self.current}, this process declares "
                 f"{self.argument}={self.wanted}"
             )
-        return f"queue {self.queue!r} refused: {self.reply_text}"
+        return f"queue {self.queue!r}: {self.reply_text}"
 
 
 def _plain(value: str) -> str:
@@ -96,7 +96,8 @@ def queue_declaration_refused(*, queue: str, reply_text: str) -> QueueRefusal:
     refusal = queue_refusal_parse(queue=queue, reply_text=reply_text)
     if refused_queues.add(refusal):
         logger.error(
-            "RabbitMQ refused to declare %s; this process goes on without it. Run `manage.py queues_migrate` "
+            "RabbitMQ refused the declaration of %s; this process goes on without that queue. Run "
+            "`manage.py queues_migrate` "
             "to move the queue to RABBITMQ_QUEUE_TYPE, or set RABBITMQ_QUEUE_TYPE to what the broker has. "
             "(broker: %s)",
             refusal.describe(),

@@ -158,3 +158,22 @@ def test_the_refusal_is_withdrawn_once_the_declaration_succeeds(classic_queue, s
 
     assert not QueueDeclarationRefusal.objects.filter(worker_id=consumer.worker_id).exists()
     consumer.shutdown()
+
+
+@pytest.mark.rabbitmq
+def test_the_relay_records_a_refused_declaration_and_fails_the_routes_rows_with_the_reason(
+    classic_queue, make_row, caplog
+):
+    from pubsub.producer import ProducerService
+
+    row = make_row()
+
+    with caplog.at_level(logging.ERROR, logger="pubsub.queue_refusals"):
+        ProducerService(once=True).run()
+
+    row.refresh_from_db()
+    assert row.status == "error"
+    assert "PRECONDITION_FAILED" in row.error_msg
+    # the dead-letter queue is declared first: its refusal is the one met
+    assert [refusal.queue for refusal in refused_queues.all()] == [classic_queue.deadletter_queue]
+    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
