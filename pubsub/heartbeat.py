@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from pubsub.models import WorkerHeartbeat
+from pubsub.models import QueueDeclarationRefusal, WorkerHeartbeat
 
 
 def heartbeat_beat(*, name: str, worker_id: str, state: str, processed: int, failed: int, detail: str = "") -> None:
@@ -37,5 +37,9 @@ def heartbeat_purge_stale() -> int | None:
     days = settings.HEARTBEAT_RETENTION_DAYS
     if not days:
         return None
-    deleted, _ = WorkerHeartbeat.objects.filter(last_seen__lt=timezone.now() - timedelta(days=days)).delete()
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = WorkerHeartbeat.objects.filter(last_seen__lt=cutoff).delete()
+    # the queue refusals those processes reported with their heartbeats (a process still refused
+    # writes its refusal again with every beat)
+    QueueDeclarationRefusal.objects.filter(seen_at__lt=cutoff).delete()
     return deleted

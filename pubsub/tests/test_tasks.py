@@ -92,3 +92,16 @@ def test_heartbeat_retention_zero_keeps_every_row(settings):
     purge_stale_heartbeats.now()
 
     assert list(WorkerHeartbeat.objects.all()) == [old]
+
+
+def test_queue_refusals_reported_longer_ago_than_the_retention_are_purged(settings):
+    from pubsub.models import QueueDeclarationRefusal
+
+    settings.HEARTBEAT_RETENTION_DAYS = 7
+    old = QueueDeclarationRefusal.objects.create(worker_id="relay@h:1", queue="q")
+    QueueDeclarationRefusal.objects.filter(pk=old.pk).update(seen_at=days_ago(8))
+    current = QueueDeclarationRefusal.objects.create(worker_id="relay@h:2", queue="q")
+
+    purge_stale_heartbeats.now()
+
+    assert list(QueueDeclarationRefusal.objects.all()) == [current]
