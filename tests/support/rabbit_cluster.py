@@ -11,6 +11,7 @@ one machine" section runs the same steps by hand.
 
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -27,10 +28,22 @@ RABBITMQCTL = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
 START_TIMEOUT_SECS = 120
 
 
+# below Linux's ephemeral range (32768-60999): a port the kernel hands out for a bind(0) is free
+# now, but any outgoing connection of the busy test run may take it before the node binds it
+NODE_PORTS = range(20000, 30000)
+START_ATTEMPTS = 3
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port that nothing listens on now, outside the range outgoing connections draw from."""
+    while True:
+        port = random.choice(NODE_PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def rabbitmq_available() -> bool:
@@ -42,6 +55,10 @@ def _rabbitmq_user():
         return pwd.getpwnam("rabbitmq")
     except KeyError:
         return None
+
+
+class NodeExited(RuntimeError):
+    pass
 
 
 @dataclass
@@ -118,7 +135,7 @@ class RabbitCluster:
             node.prepare()
             node.start()
         for node in self.nodes:
-            self.await_startup(node)
+            self.await_first_startup(node)
         first = self.nodes[0]
         for node in self.nodes[1:]:
             self.ctl(node, "stop_app")
@@ -126,11 +143,26 @@ class RabbitCluster:
             self.ctl(node, "start_app")
         return self
 
+    def await_first_startup(self, node: RabbitNode) -> None:
+        """Wait for a new node to start; one that exits while starting (a port taken between
+        choosing and binding it) starts again, afresh, on other ports."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                return self.await_startup(node)
+            except NodeExited:
+                if attempt == START_ATTEMPTS:
+                    raise
+            self.kill(node)
+            shutil.rmtree(node.base, ignore_errors=True)
+            node.port, node.dist_port = free_port(), free_port()
+            node.prepare()
+            node.start()
+
     def await_startup(self, node: RabbitNode) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECS
         while True:
             if node.process is not None and node.process.poll() is not None:
-                raise RuntimeError(f"{node.name} exited ({node.process.returncode}):\n{self.log_tail(node)}")
+                raise NodeExited(f"{node.name} exited ({node.process.returncode}):\n{self.log_tail(node)}")
             result = self.ctl(node, "await_startup", "--timeout", "10", check=False)
             if result.returncode == 0:
                 return
