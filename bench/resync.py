@@ -120,6 +120,11 @@ def main():
         # 2. live latency with nothing else to do
         consumer = _manage("user_sync_consumer", env=receiver_env)
         daemons.append(consumer)
+        # its start (a second or two) is no latency of the messages
+        _wait(
+            lambda: _scalar(receiver, "SELECT COUNT(*) FROM pubsub_workerheartbeat WHERE state = 'running'"),
+            what="the consumer to start",
+        )
         quiet = _live_latencies(User, receiver, prefix="quiet", until=lambda n: n >= LIVE_BASELINE)
 
         # 3. the same during a resync of every user

@@ -125,6 +125,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         }
     )
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # the web server and the daemons of one deployment share the file: a writer takes the lock at
+    # BEGIN and waits for it (instead of failing "database is locked" when it upgrades a read
+    # lock), and WAL lets the others read meanwhile
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL"}
+    )
 
 # --- Cache (throttling counters); use a shared cache when running several server processes -----
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
