@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
+from common.daemons import daemon_names, daemon_spec
+
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 message_ids_var: ContextVar[str] = ContextVar("message_ids", default="")
 
-# long-running management commands that get a log file of their own, logs/<command>.log
-DAEMON_COMMANDS = frozenset({"producer_service", "deadletter_consumer", "user_sync_consumer", "dj_tasks_scheduler"})
 SERVER_PROGRAMS = frozenset({"uvicorn", "gunicorn", "daphne", "hypercorn"})
 
 
@@ -72,8 +72,8 @@ def log_file_name_for(argv: list[str]) -> str:
     if not argv:
         return ""
     program = Path(argv[0]).name
-    if program == "manage.py" and len(argv) > 1 and argv[1] in DAEMON_COMMANDS:
-        return f"{argv[1]}.log"
+    if program == "manage.py" and len(argv) > 1 and argv[1] in daemon_names():
+        return daemon_spec(argv[1]).log_file
     if program in SERVER_PROGRAMS or (program == "__main__.py" and Path(argv[0]).parent.name in SERVER_PROGRAMS):
         return "server.log"
     if program == "manage.py" and len(argv) > 1 and argv[1] == "runserver":

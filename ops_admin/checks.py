@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.checks import Tags, Warning, register
 from django.db import connections
 
+from pubsub.conf import broker_urls
+
 BROKER_DEFAULT_ACCOUNT_ID = "ops_admin.W001"
 DATABASE_NO_PASSWORD_ID = "ops_admin.W002"
 METRICS_OPEN_ID = "ops_admin.W003"
@@ -17,8 +19,11 @@ METRICS_OPEN_ID = "ops_admin.W003"
 
 @register(Tags.security, deploy=True)
 def check_broker_account(app_configs=None, **kwargs):
-    credentials = pika.URLParameters(settings.RABBITMQ_URL).credentials
-    if (unquote(credentials.username), unquote(credentials.password)) == ("guest", "guest"):
+    accounts = {
+        (unquote(params.credentials.username), unquote(params.credentials.password))
+        for params in map(pika.URLParameters, broker_urls())
+    }
+    if ("guest", "guest") in accounts:
         return [
             Warning(
                 "RABBITMQ_URL logs in to RabbitMQ with the default guest/guest account.",

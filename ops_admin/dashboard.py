@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+import pika
 from background_task.models import Task
 from django.conf import settings
 from django.db.models import Count, Q
@@ -14,16 +15,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from common.admin.pagination import queryset_count_estimate
+from common.daemons import daemon_names, daemon_spec
+from ops_admin.health import readiness_checks_cached
+from pubsub.conf import broker_urls
 from pubsub.models import QueuePublishHistory, WorkerHeartbeat
 from pubsub.selectors import outbox_oldest_due_age
 from scheduler.selectors import FailedTask, tasks_failed_counts, tasks_failed_recent
-from scheduler.services import SCHEDULER_NAME
 from users.login_lockout import login_lockouts_count
 from users.models import SyncDrift, UserAPIHitLog
 
 Status = QueuePublishHistory.Status
 DASHBOARD_EXACT_COUNT_LIMIT = 10_000
-DAEMON_NAMES = ("producer_service", "deadletter_consumer", "user_sync_consumer", SCHEDULER_NAME)
+DAEMON_NAMES = daemon_names()
 # heartbeats missed before a daemon counts as stale
 MISSED_BEATS_STALE = 3
 
@@ -124,7 +127,7 @@ def api_hits_hourly(*, now: datetime, hours: int = 24) -> HourlyHits:
 
 
 def _stale_after(name: str) -> timedelta:
-    interval = settings.SCHEDULER_HEARTBEAT_SECS if name == SCHEDULER_NAME else settings.WORKER_HEARTBEAT_SECS
+    interval = getattr(settings, daemon_spec(name).heartbeat_setting)
     return timedelta(seconds=interval * MISSED_BEATS_STALE)
 
 
@@ -141,6 +144,30 @@ def daemons_health(*, now: datetime, processes_shown: int = 5) -> list[DaemonHea
         alive = any(p.last_seen >= fresh_since and p.state != "stopped" for p in processes)
         health.append(DaemonHealth(name, "alive" if alive else "stale", processes[0].last_seen, processes))
     return health
+
+
+@dataclass(frozen=True)
+class BrokerHealth:
+    # "host:port" -> "ok" | "down (<error>)", one per node of RABBITMQ_URL
+    nodes: dict[str, str]
+    # queue declarations a daemon reported refused (empty: none)
+    refusals: str
+
+    @property
+    def nodes_down(self) -> list[str]:
+        return [node for node, state in self.nodes.items() if state != "ok"]
+
+
+def broker_health() -> BrokerHealth:
+    """Each broker node's state, from the readiness check (its cache: a page view opens at most
+    one connection per node and READINESS_CACHE_SECS)."""
+    checks = readiness_checks_cached(timeout=settings.READINESS_TIMEOUT_SECS, max_age=settings.READINESS_CACHE_SECS)
+    nodes = {name.removeprefix("node "): state for name, state in checks.items() if name.startswith("node ")}
+    if not nodes:
+        params = pika.URLParameters(broker_urls()[0])
+        nodes = {f"{params.host}:{params.port}": checks.get("broker", "unknown")}
+    queues = checks.get("queues", "ok")
+    return BrokerHealth(nodes=nodes, refusals="" if queues == "ok" else queues)
 
 
 def scheduled_tasks_summary(*, now: datetime) -> ScheduledTasks:
@@ -162,6 +189,7 @@ class Dashboard:
     recent_failures: dict[str, tuple[int, bool]]
     api_hits: HourlyHits
     daemons: list[DaemonHealth]
+    broker: BrokerHealth
     tasks: ScheduledTasks
     # (username, address) pairs locked out of logging in now
     login_lockouts: int
@@ -209,6 +237,7 @@ def dashboard_get(*, now: datetime | None = None) -> Dashboard:
         recent_failures=outbox_recent_failures(now=now),
         api_hits=api_hits_hourly(now=now),
         daemons=daemons_health(now=now),
+        broker=broker_health(),
         tasks=scheduled_tasks_summary(now=now),
         login_lockouts=login_lockouts_count(now=now),
         sync_drift_open=SyncDrift.objects.filter(closed_at__isnull=True).count(),

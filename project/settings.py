@@ -268,7 +268,21 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Messaging: RabbitMQ and the transactional outbox -----------------------------------------
+# one node, or the nodes of one cluster separated by commas: connections go to the first that answers
 RABBITMQ_URL = env.str("RABBITMQ_URL", default="amqp://guest:guest@127.0.0.1:5672/%2F")
+for _node in RABBITMQ_URL.split(","):
+    if not _node.strip().startswith(("amqp://", "amqps://")):
+        raise ImproperlyConfigured(
+            f"RABBITMQ_URL: {_node.strip()!r} is not an amqp:// or amqps:// URL "
+            "(several nodes of one cluster are separated by commas)"
+        )
+# how every queue is declared: "quorum" (replicated on a cluster's nodes) or "classic"; a queue's
+# type cannot change in place, `manage.py queues_migrate` moves existing queues (see the README)
+RABBITMQ_QUEUE_TYPE = env.str("RABBITMQ_QUEUE_TYPE", default="classic")
+if RABBITMQ_QUEUE_TYPE not in ("quorum", "classic"):
+    raise ImproperlyConfigured(f"RABBITMQ_QUEUE_TYPE must be 'quorum' or 'classic', not {RABBITMQ_QUEUE_TYPE!r}")
+# quorum queues: deliveries of one message before it is dead-lettered (reason delivery_limit)
+RABBITMQ_DELIVERY_LIMIT = env.int("RABBITMQ_DELIVERY_LIMIT", default=20)
 # this deployment's name in messages it sends; receivers key synced users by (source, id). Two
 # deployments left on the default would take each other's messages for their own: the sync consumer
 # refuses to start with it
@@ -311,6 +325,8 @@ OUTBOX_RETRY_MAX_SECS = env.float("OUTBOX_RETRY_MAX_SECS", default=3600.0)
 # seconds between two looks for new dead-letter queues in the outbox
 DEADLETTER_REFRESH_SECS = env.int("DEADLETTER_REFRESH_SECS", default=30)
 WORKER_HEARTBEAT_SECS = env.int("WORKER_HEARTBEAT_SECS", default=5)
+# heartbeat rows of processes not seen for this long are purged daily (0 keeps them)
+HEARTBEAT_RETENTION_DAYS = env.int("HEARTBEAT_RETENTION_DAYS", default=7)
 
 # --- API-hit logging (users.UserAPIHitLog) -----------------------------------------------------
 API_HIT_LOG_ENABLED = env.bool("API_HIT_LOG_ENABLED", default=True)

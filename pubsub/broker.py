@@ -9,9 +9,11 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import pika
+from django.conf import settings
 from pika.exceptions import AMQPConnectionError
 
-from pubsub.conf import Route, setting
+from pubsub.conf import Route, broker_urls
+from pubsub.queue_refusals import queue_declaration_accepted, queue_declaration_refused
 
 logger = logging.getLogger(__name__)
 
@@ -23,21 +25,74 @@ class BrokerUnavailable(Exception):
     """The broker connection failed or was lost; nothing about the messages themselves."""
 
 
-def connection_parameters(url: str | None = None) -> pika.URLParameters:
-    params = pika.URLParameters(url or setting("RABBITMQ_URL"))
+def node_parameters(url: str) -> pika.URLParameters:
+    """The connection parameters of one broker node."""
+    params = pika.URLParameters(url)
     params.heartbeat = 30
     params.blocked_connection_timeout = 60
     params.connection_attempts = 1
     params.socket_timeout = 5
-    params.client_properties = {"connection_name": f"ops-console:{setting('DEPLOYMENT_NAME')}"}
+    params.client_properties = {"connection_name": f"ops-console:{settings.DEPLOYMENT_NAME}"}
     return params
 
 
+def connection_parameters(url: str | None = None) -> list[pika.URLParameters]:
+    """One set of parameters per node of `url` (default RABBITMQ_URL: one or several
+    comma-separated amqp:// URLs of one cluster), in the order given."""
+    return [node_parameters(node) for node in broker_urls(url)]
+
+
 def connect(url: str | None = None) -> pika.BlockingConnection:
+    """A connection to the first node of `url` that answers (pika tries the list in turn)."""
     try:
         return pika.BlockingConnection(connection_parameters(url))
     except CONNECTION_ERRORS as exc:
         raise BrokerUnavailable(f"cannot connect to RabbitMQ: {exc!r}") from exc
+
+
+def queue_arguments(*, deadletter_exchange: str = "") -> dict:
+    """How every queue of this project is declared (RABBITMQ_QUEUE_TYPE). A quorum queue is
+    replicated on the cluster's nodes and survives losing a minority of them. One that dead-letters
+    also counts deliveries (a message that keeps coming back, say because it crashes its
+    consumer, goes to the dead-letter queue with reason delivery_limit) and dead-letters
+    at-least-once: the broker keeps the message until the dead-letter queue confirms it, which
+    RabbitMQ only does with reject-publish overflow. Queues without a dead-letter exchange (the
+    DLQs, the parked queues) get no delivery limit: past it, their messages would be dropped."""
+    arguments = {}
+    if settings.RABBITMQ_QUEUE_TYPE == "quorum":
+        arguments["x-queue-type"] = "quorum"
+        if deadletter_exchange:
+            arguments |= {
+                "x-delivery-limit": settings.RABBITMQ_DELIVERY_LIMIT,
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            }
+    if deadletter_exchange:
+        arguments["x-dead-letter-exchange"] = deadletter_exchange
+    return arguments
+
+
+def plain_queue_declaration(queue: str) -> tuple[str, dict]:
+    """A durable queue no one dead-letters from (a parked `.unmatched` queue)."""
+    return ("queue_declare", {"queue": queue, "durable": True, "arguments": queue_arguments()})
+
+
+def declare_queue_checked(connection, method: str, arguments: dict) -> bool:
+    """Run one declaration on a channel of its own: a declaration the broker refuses (the queue
+    exists with another type or other arguments, 406) closes only that channel. A refusal is
+    recorded (logged once, shown by /readyz) and answered False; other errors propagate."""
+    channel = connection.channel()
+    try:
+        getattr(channel, method)(**arguments)
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        if exc.reply_code != 406:
+            raise
+        queue_declaration_refused(queue=arguments.get("queue", ""), reply_text=exc.reply_text)
+        return False
+    if method == "queue_declare":
+        queue_declaration_accepted(queue=arguments["queue"])
+    close_quietly(channel)
+    return True
 
 
 def close_quietly(connection) -> None:
@@ -49,10 +104,10 @@ def close_quietly(connection) -> None:
             logger.debug("error while closing a broken connection", exc_info=True)
 
 
-def _deadletter_declarations(route: Route) -> list[tuple[str, dict]]:
+def deadletter_declarations(route: Route) -> list[tuple[str, dict]]:
     return [
         ("exchange_declare", {"exchange": route.deadletter_exchange, "exchange_type": "direct", "durable": True}),
-        ("queue_declare", {"queue": route.deadletter_queue, "durable": True}),
+        ("queue_declare", {"queue": route.deadletter_queue, "durable": True, "arguments": queue_arguments()}),
         (
             "queue_bind",
             {"queue": route.deadletter_queue, "exchange": route.deadletter_exchange, "routing_key": route.queue},
@@ -64,18 +119,22 @@ def route_declarations(route: Route) -> list[tuple[str, dict]]:
     """Durable exchange and queue, dead-lettering into a durable DLX/DLQ pair, as (channel method,
     arguments) in order: one definition of the topology for blocking and asynchronous channels."""
     return [
-        *_deadletter_declarations(route),
+        *deadletter_declarations(route),
         ("exchange_declare", {"exchange": route.exchange, "exchange_type": "direct", "durable": True}),
         (
             "queue_declare",
-            {"queue": route.queue, "durable": True, "arguments": {"x-dead-letter-exchange": route.deadletter_exchange}},
+            {
+                "queue": route.queue,
+                "durable": True,
+                "arguments": queue_arguments(deadletter_exchange=route.deadletter_exchange),
+            },
         ),
         ("queue_bind", {"queue": route.queue, "exchange": route.exchange, "routing_key": route.queue}),
     ]
 
 
 def declare_deadletter(channel, route: Route) -> None:
-    for method, arguments in _deadletter_declarations(route):
+    for method, arguments in deadletter_declarations(route):
         getattr(channel, method)(**arguments)
 
 
@@ -83,6 +142,12 @@ def declare_route(channel, route: Route) -> None:
     """Declare `route` on a blocking channel. Idempotent."""
     for method, arguments in route_declarations(route):
         getattr(channel, method)(**arguments)
+
+
+def declare_checked(connection, declarations: list[tuple[str, dict]]) -> bool:
+    """Run `declarations` in order, each on a channel of its own (declare_queue_checked); False,
+    after recording why, at the first the broker refuses."""
+    return all(declare_queue_checked(connection, method, arguments) for method, arguments in declarations)
 
 
 def route_of(row) -> Route:
@@ -98,7 +163,7 @@ def message_properties(row) -> pika.BasicProperties:
         type=row.message_type or None,
         timestamp=int(row.timestamp.timestamp()),
         expiration=str(row.expiration_secs * 1000) if row.expiration_secs else None,
-        app_id=setting("DEPLOYMENT_NAME"),
+        app_id=settings.DEPLOYMENT_NAME,
         headers={"x-outbox-id": row.pk},
     )
 
@@ -140,8 +205,9 @@ class Publisher:
 
     def __init__(self, url: str | None = None, *, window: int | None = None):
         self.url = url
-        self.window = window or setting("OUTBOX_PUBLISH_WINDOW")
+        self.window = window or settings.OUTBOX_PUBLISH_WINDOW
         self._session: _Session | None = None
+        self._node = 0  # the node of RABBITMQ_URL tried first: the one that answered last
 
     @property
     def connection(self):
@@ -153,17 +219,26 @@ class Publisher:
         return bool(self._session and self._session.ready.is_set() and not self._session.closed)
 
     def open(self) -> None:
-        """Connect (if not connected) and wait until the channel is in confirm mode."""
+        """Connect (if not connected) and wait until the channel is in confirm mode: to the node
+        that answered last, else to the next nodes of RABBITMQ_URL in turn."""
         if self.is_open:
             return
         self.close()
-        session = _Session(connection_parameters(self.url), self.window)
-        self._session = session
-        session.start()
-        if not session.ready.wait(OPEN_TIMEOUT_SECS) or session.closed:
-            error = session.error or "timed out"
+        nodes = connection_parameters(self.url)
+        errors = []
+        for attempt in range(len(nodes)):
+            index = (self._node + attempt) % len(nodes)
+            session = _Session(nodes[index], self.window)
+            self._session = session
+            session.start()
+            if session.ready.wait(OPEN_TIMEOUT_SECS) and not session.closed:
+                self._node = index
+                logger.info("publishing through RabbitMQ node %s:%s", nodes[index].host, nodes[index].port)
+                return
+            errors.append(f"{nodes[index].host}:{nodes[index].port}: {session.error or 'timed out'}")
             self.close()
-            raise BrokerUnavailable(f"cannot connect to RabbitMQ: {error}")
+        self._node = (self._node + 1) % len(nodes)
+        raise BrokerUnavailable(f"cannot connect to RabbitMQ: {'; '.join(errors)}")
 
     def submit(self, rows: list) -> None:
         """Publish `rows` (in order, behind what was submitted before). Their fate arrives through
@@ -312,6 +387,8 @@ class _Session:
         elif self.declaring is not None:
             # rows of a route whose declaration failed are tried alone: each fails with the reason
             refused = self.declaring
+            if getattr(reason, "reply_code", None) == 406:
+                queue_declaration_refused(queue=refused.queue, reply_text=reason.reply_text)
             suspects += [row for row in self.pending if route_of(row) == refused]
             self.pending = deque(row for row in self.pending if route_of(row) != refused)
         self.alone.extendleft(reversed(suspects))
@@ -395,6 +472,8 @@ class _Session:
     def _on_declared(self, route: Route) -> None:
         self.declaring = None
         self.declared.add(route)
+        for name in (route.queue, route.deadletter_queue):
+            queue_declaration_accepted(queue=name)
         self._pump()
 
     def _publish(self, row) -> None:

@@ -19,8 +19,10 @@ class Route:
         return cls(queue, exchange, f"{queue}_DLQ", f"{exchange}_DLX")
 
 
-def setting(name: str):
-    return getattr(settings, name)
+def broker_urls(url: str | None = None) -> list[str]:
+    """The nodes of `url` (default RABBITMQ_URL): one amqp:// URL, or several of one cluster
+    separated by commas."""
+    return [node.strip() for node in (url or settings.RABBITMQ_URL).split(",") if node.strip()]
 
 
 def user_sync_routes() -> list[Route]:

@@ -3,16 +3,25 @@ declare, consume with prefetch, hand batches to `handle_batch`, reject or park t
 turned down and ack the rest with one basic.ack, reconnect on loss, refresh the queue list,
 heartbeat, stop gracefully."""
 
+import abc
 import copy
 import logging
 import time
 from dataclasses import dataclass
 
 import pika
+from django.db import connection as database_connection
 from pika.exceptions import AMQPError
 
 from common.logcontext import message_context
-from pubsub.broker import CONNECTION_ERRORS, BrokerUnavailable, close_quietly, connect
+from pubsub.broker import (
+    CONNECTION_ERRORS,
+    BrokerUnavailable,
+    close_quietly,
+    connect,
+    declare_checked,
+    plain_queue_declaration,
+)
 from pubsub.daemon import Daemon, database_outage
 
 logger = logging.getLogger(__name__)
@@ -51,6 +60,7 @@ class Outcome:
 
 class QueueConsumer(Daemon):
     prefetch = 100
+    outcome_words = ("handled", "rejected")
     refresh_secs = 30.0
 
     def __init__(self, *, once: bool = False, url: str | None = None):
@@ -61,17 +71,21 @@ class QueueConsumer(Daemon):
         self._consuming: set[str] = set()
         self._buffer: list[Delivery] = []
         self._last_refresh = 0.0
+        self._refused: set[str] = set()
+        self._database_was_down = False
 
     # -- to specialise ---------------------------------------------------------------------
+    @abc.abstractmethod
     def queue_names(self) -> list[str]:
-        raise NotImplementedError
+        """The queues to consume, asked again every refresh_secs."""
 
-    def declare(self, channel, queue: str) -> None:
-        """Make sure `queue` exists before consuming from it."""
-        raise NotImplementedError
+    @abc.abstractmethod
+    def declarations(self, queue: str) -> list[tuple[str, dict]]:
+        """What to declare, as (channel method, arguments) in order, before consuming `queue`."""
 
+    @abc.abstractmethod
     def handle_batch(self, deliveries: list[Delivery]) -> list[Outcome]:
-        raise NotImplementedError
+        """One outcome per delivery, in order."""
 
     def failed_outcome(self, delivery: Delivery, reason: str) -> Outcome:
         """For a delivery the handler failed on; a consumer whose rejections are lost (one reading
@@ -80,6 +94,7 @@ class QueueConsumer(Daemon):
 
     # -- the loop --------------------------------------------------------------------------
     def step(self) -> int:
+        self._wait_for_database()
         self._ensure_open()
         self._refresh_queues()
         if self.once:
@@ -102,6 +117,15 @@ class QueueConsumer(Daemon):
         # process_data_events in step() already waited for deliveries
         return
 
+    def _wait_for_database(self) -> None:
+        """After a database outage, consume again only once the database answers: each time the
+        deliveries in hand go back unacked, a quorum queue counts one more delivery of them
+        towards RABBITMQ_DELIVERY_LIMIT."""
+        if not self._database_was_down:
+            return
+        database_connection.ensure_connection()
+        self._database_was_down = False
+
     def _ensure_open(self) -> None:
         if self.connection is not None and self.connection.is_open and self.channel and self.channel.is_open:
             return
@@ -116,22 +140,30 @@ class QueueConsumer(Daemon):
             self._drop_connection()
             raise BrokerUnavailable(f"cannot open a channel: {exc!r}") from exc
         self._last_refresh = 0.0
+        params = self.connection._impl.params
+        logger.info("%s connected to RabbitMQ node %s:%s", self.name, params.host, params.port)
 
     def _refresh_queues(self) -> None:
         now = time.monotonic()
-        if self._consuming and now - self._last_refresh < self.refresh_secs:
+        if (self._consuming or self._refused) and now - self._last_refresh < self.refresh_secs:
             return
         self._last_refresh = now
         for queue in self.queue_names():
             if queue in self._consuming:
                 continue
             try:
-                self.declare(self.channel, queue)
+                # each declaration on a channel of its own: one the broker refuses (the queue
+                # exists with other arguments) must not close the channel the others consume on,
+                # nor be retried in a loop; it is logged once and the queue waits for a fix
+                if not declare_checked(self.connection, self.declarations(queue)):
+                    self._refused.add(queue)
+                    continue
                 if not self.once:
                     self.channel.basic_consume(queue, self._on_message(queue))
             except CONNECTION_ERRORS + (AMQPError,) as exc:
                 self._drop_connection()
                 raise BrokerUnavailable(f"cannot consume {queue}: {exc!r}") from exc
+            self._refused.discard(queue)
             self._consuming.add(queue)
             logger.info("%s consuming %s", self.name, queue)
 
@@ -215,7 +247,9 @@ class QueueConsumer(Daemon):
             outcome.park_in,
             outcome.reason,
         )
-        self.channel.queue_declare(outcome.park_in, durable=True)
+        if not declare_checked(self.connection, [plain_queue_declaration(outcome.park_in)]):
+            # kept unacked: it comes back once the parking queue is fixed
+            raise BrokerUnavailable(f"cannot park in {outcome.park_in}: the broker refused its declaration")
         properties = copy.copy(delivery.properties)
         headers = properties.headers if isinstance(properties.headers, dict) else {}
         properties.headers = {**headers, "x-parked-reason": outcome.reason[:255]}
@@ -251,6 +285,8 @@ class QueueConsumer(Daemon):
         close_quietly(connection)
 
     def on_connection_lost(self, what: str) -> None:
+        if what == "database":
+            self._database_was_down = True
         self._drop_connection()
 
     def shutdown(self) -> None:

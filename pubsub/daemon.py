@@ -1,6 +1,7 @@
-"""The one loop every daemon shares: logging to logs/<name>.log, heartbeat, graceful stop, and
-backoff-and-resume when the broker or the database goes away."""
+"""The one loop every daemon shares: heartbeat, graceful stop, and backoff-and-resume when the
+broker or the database goes away. Which daemons exist, and where each logs, is common.daemons."""
 
+import abc
 import logging
 import os
 import random
@@ -8,14 +9,13 @@ import signal
 import socket
 import threading
 import time
-from logging.handlers import RotatingFileHandler
-from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 from pubsub.broker import BrokerUnavailable
 from pubsub.heartbeat import heartbeat_beat
+from pubsub.queue_refusals import queue_refusals_record, refused_queues
 
 logger = logging.getLogger(__name__)
 
@@ -39,29 +39,15 @@ def database_outage(exc: BaseException) -> bool:
     return code is None or code >= 2000 or code in MYSQL_TRANSIENT_CODES
 
 
-def configure_daemon_logging(name: str) -> None:
-    """Add a rotating logs/<name>.log beside the console handler from settings.LOGGING, unless
-    the settings already give this process a log file (LOG_FILE: `<command>.log` for a daemon
-    started by manage.py, or one per instance when several run on a host)."""
-    if getattr(settings, "LOG_FILE", ""):
-        return
-    log_dir = Path(getattr(settings, "LOG_DIR", settings.BASE_DIR / "logs"))
-    log_dir.mkdir(parents=True, exist_ok=True)
-    path = log_dir / f"{name}.log"
-    root = logging.getLogger()
-    if any(getattr(h, "baseFilename", None) == str(path) for h in root.handlers):
-        return
-    handler = RotatingFileHandler(path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"))
-    root.addHandler(handler)
-
-
-class Daemon:
+class Daemon(abc.ABC):
     """Subclasses implement `step()` (one unit of work; returns how much it did) and may override
     `on_connection_lost()` and `shutdown()`. `run()` loops until stopped, or one pass with once."""
 
+    # its name in common.daemons: heartbeat rows and log lines say it
     name = "daemon"
     idle_secs = 0.1
+    # how its command reports `processed` and `failed` when it exits
+    outcome_words = ("processed", "failed")
 
     def __init__(self, *, once: bool = False):
         self.once = once
@@ -71,6 +57,7 @@ class Daemon:
         self.failed = 0
         self._last_beat = 0.0
         self._failures_in_a_row = 0
+        self._refusals_written = False
 
     # -- lifecycle -------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -144,9 +131,16 @@ class Daemon:
                 failed=self.failed,
                 detail=detail,
             )
+            self._record_refusals()
             self._last_beat = now
         except DatabaseError as exc:
             logger.warning("%s: heartbeat not written (%s)", self.name, exc)
+
+    def _record_refusals(self) -> None:
+        refusals = refused_queues.all()
+        if refusals or self._refusals_written:
+            queue_refusals_record(worker_id=self.worker_id)
+            self._refusals_written = bool(refusals)
 
     @staticmethod
     def _close_old_connections() -> None:
@@ -161,11 +155,12 @@ class Daemon:
                     conn.errors_occurred = False
 
     # -- hooks -----------------------------------------------------------------------------
+    @abc.abstractmethod
     def step(self) -> int:
-        raise NotImplementedError
+        """One unit of work; how much it did (0: nothing to do, idle before the next)."""
 
-    def on_connection_lost(self, what: str) -> None:
-        pass
+    def on_connection_lost(self, what: str) -> None:  # noqa: B027 - an optional hook, doing nothing by default
+        """After the broker or the database ("broker"/"database") went away: drop what depended on it."""
 
-    def shutdown(self) -> None:
-        pass
+    def shutdown(self) -> None:  # noqa: B027 - an optional hook, doing nothing by default
+        """Once, when run() ends: close connections, stop threads."""

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from pubsub.broker import declare_deadletter
+from pubsub.broker import deadletter_declarations, plain_queue_declaration
 from pubsub.conf import Route, user_sync_routes
 from pubsub.consumer import Delivery, Outcome, QueueConsumer
 from pubsub.models import QueuePublishHistory
@@ -90,12 +90,11 @@ class DeadletterConsumer(QueueConsumer):
                 self._dlx_by_queue[dlq] = Route(*route)
         return names
 
-    def declare(self, channel, queue: str) -> None:
+    def declarations(self, queue: str) -> list[tuple[str, dict]]:
         route = self._dlx_by_queue.get(queue)
         if route is not None:
-            declare_deadletter(channel, route)
-        else:
-            channel.queue_declare(queue, durable=True)
+            return deadletter_declarations(route)
+        return [plain_queue_declaration(queue)]
 
     def handle_batch(self, deliveries: list[Delivery]) -> list[Outcome]:
         outcomes = []

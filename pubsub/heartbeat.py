@@ -1,6 +1,10 @@
+"""Daemon heartbeats: one row per process, beaten while it runs, purged once long gone."""
+
 import os
 import socket
+from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from pubsub.models import WorkerHeartbeat
@@ -24,3 +28,14 @@ def heartbeat_beat(*, name: str, worker_id: str, state: str, processed: int, fai
             failed=failed,
             detail=detail[:500],
         )
+
+
+def heartbeat_purge_stale() -> int | None:
+    """Delete the rows of processes not seen for HEARTBEAT_RETENTION_DAYS (every restart leaves a
+    row, a pid that never comes back would stay on the dashboard's history forever). A running
+    process beats every few seconds, so it is never among them. None when retention is off (0)."""
+    days = settings.HEARTBEAT_RETENTION_DAYS
+    if not days:
+        return None
+    deleted, _ = WorkerHeartbeat.objects.filter(last_seen__lt=timezone.now() - timedelta(days=days)).delete()
+    return deleted

@@ -101,3 +101,25 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name}@{self.host}:{self.pid}"
+
+
+class QueueDeclarationRefusal(models.Model):
+    """A queue declaration the broker refused (406: the queue exists with another type or other
+    arguments), as the daemon that met it last reported it; /readyz and the dashboard show it."""
+
+    worker_id = models.CharField(max_length=255)
+    queue = models.CharField(max_length=255)
+    argument = models.CharField(max_length=64, blank=True)
+    wanted = models.CharField(max_length=255, blank=True)
+    current = models.CharField(max_length=255, blank=True)
+    reply_text = models.CharField(max_length=1000, blank=True)
+    seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["worker_id", "queue"], name="queue_refusal_unique_worker_queue"),
+        ]
+        indexes = [models.Index(fields=["seen_at"], name="queue_refusal_seen_idx")]
+
+    def __str__(self):
+        return f"{self.queue}: {self.argument} {self.current} != {self.wanted}"

@@ -1,11 +1,13 @@
 """Enqueueing into the outbox, always inside the caller's database transaction."""
 
 import json
+import weakref
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from common.batching import delete_in_batches
@@ -13,7 +15,11 @@ from pubsub.conf import Route
 from pubsub.encoders import OutboxJSONEncoder
 from pubsub.models import QueuePublishHistory
 
-_COALESCE_ATTR = "_outbox_coalesce"
+# The rows each open transaction has enqueued so far, per database connection (a connection
+# belongs to one thread): (key, queue) -> (message_id, first message type). An entry goes when its
+# transaction commits; a rolled-back row only makes the next fold's UPDATE match nothing. Weak
+# keys: a closed and dropped connection takes its entries with it.
+_pending_by_connection: "weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict]" = weakref.WeakKeyDictionary()
 
 
 def _jsonable(body: dict) -> dict:
@@ -84,7 +90,7 @@ def outbox_enqueue_coalesced(
     if not connection.in_atomic_block:
         body = build_body(message_type)
         return queue_msg_to_publish(route=route, body=body, message_type=message_type, using=using)
-    pending = connection.__dict__.setdefault(_COALESCE_ATTR, {})
+    pending = _pending_by_connection.setdefault(connection, {})
     slot = (key, route.queue)
     if slot in pending:
         message_id, first_type = pending[slot]

@@ -23,6 +23,7 @@ MAX_WAIT_SECS = 0.25
 
 class ProducerService(Daemon):
     name = "producer_service"
+    outcome_words = ("published", "failed")
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ from common.batching import delete_in_batches
 from pubsub.heartbeat import heartbeat_beat
 from scheduler.registry import LONG_RUNNING_TASK_NAMES
 
+# its name in common.daemons
 SCHEDULER_NAME = "dj_tasks_scheduler"
 # the scheduler's liveness: run anywhere else it would report a scheduler that isn't running
 HEARTBEAT_TASK_NAME = "scheduler.tasks.scheduler_heartbeat"

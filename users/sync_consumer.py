@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from pubsub.broker import declare_route
+from pubsub.broker import route_declarations
 from pubsub.conf import Route
 from pubsub.consumer import Delivery, Outcome, QueueConsumer
 from users.services.conflicts import sync_conflicts_apply_waiting
@@ -16,7 +16,7 @@ from users.sync_batch import user_sync_apply_batch
 from users.sync_control import CONTROL_TYPES, DigestMessage, sync_control_decode
 from users.sync_counters import OWN_MESSAGES_SKIPPED, sync_counter_add
 from users.sync_message import PoisonMessage, sync_message_decode
-from users.sync_rules import APPLIED, CONFLICT
+from users.sync_rules import APPLIED, CONFLICT, DUPLICATE
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,8 @@ class UserSyncConsumer(QueueConsumer):
     def queue_names(self) -> list[str]:
         return list(settings.USER_SYNC_CONSUME_QUEUES)
 
-    def declare(self, channel, queue: str) -> None:
-        declare_route(channel, Route.for_queue(queue, settings.USER_SYNC_EXCHANGE))
+    def declarations(self, queue: str) -> list[tuple[str, dict]]:
+        return route_declarations(Route.for_queue(queue, settings.USER_SYNC_EXCHANGE))
 
     def handle_batch(self, deliveries: list[Delivery]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -79,6 +79,9 @@ class UserSyncConsumer(QueueConsumer):
         with transaction.atomic():
             results = user_sync_apply_batch(messages=decoded)
             sync_counter_add(name=OWN_MESSAGES_SKIPPED, count=len(own))
+        if duplicates := sum(result == DUPLICATE for result in results):
+            # a redelivery (its ack was lost with a connection or a broker node): acked, not applied again
+            logger.info("%d message(s) already applied here: acked again", duplicates)
         for message, result in zip(decoded, results, strict=True):
             if result == CONFLICT:
                 logger.warning("message %s (%s) logged as a sync conflict", message.message_id, message.type)

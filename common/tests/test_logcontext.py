@@ -114,6 +114,12 @@ def test_a_consumers_handler_lines_carry_the_message_id(lines):
     class LoggingConsumer(QueueConsumer):
         name = "logging_consumer"
 
+        def queue_names(self):
+            return ["q"]
+
+        def declarations(self, queue):
+            return []
+
         def handle_batch(self, deliveries):
             logging.getLogger("handler").warning("applying")
             return [Outcome.accepted() for _ in deliveries]

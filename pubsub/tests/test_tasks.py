@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from pubsub.models import QueuePublishHistory
-from pubsub.tasks import purge_published_outbox
+from pubsub.models import QueuePublishHistory, WorkerHeartbeat
+from pubsub.tasks import purge_published_outbox, purge_stale_heartbeats
 
 Status = QueuePublishHistory.Status
 pytestmark = pytest.mark.django_db
@@ -66,3 +66,29 @@ def test_purge_keeps_everything_when_the_retention_is_zero(make_row, settings):
     purge_published_outbox.now()
 
     assert QueuePublishHistory.objects.count() == 1
+
+
+def heartbeat(pid: int, *, last_seen) -> WorkerHeartbeat:
+    return WorkerHeartbeat.objects.create(
+        name="producer_service", host="relay-1", pid=pid, started_at=last_seen, last_seen=last_seen, state="stopped"
+    )
+
+
+def test_heartbeats_of_processes_gone_longer_than_the_retention_are_purged(settings):
+    settings.HEARTBEAT_RETENTION_DAYS = 7
+    heartbeat(1, last_seen=days_ago(8))
+    recent = heartbeat(2, last_seen=days_ago(6))
+    running = heartbeat(3, last_seen=timezone.now())
+
+    purge_stale_heartbeats.now()
+
+    assert set(WorkerHeartbeat.objects.all()) == {recent, running}
+
+
+def test_heartbeat_retention_zero_keeps_every_row(settings):
+    settings.HEARTBEAT_RETENTION_DAYS = 0
+    old = heartbeat(1, last_seen=days_ago(400))
+
+    purge_stale_heartbeats.now()
+
+    assert list(WorkerHeartbeat.objects.all()) == [old]

@@ -14,6 +14,7 @@ REGISTERED = {
     "users.tasks.purge_old_api_hits": Task.DAILY,
     "users.tasks.purge_old_login_logs": Task.DAILY,
     "pubsub.tasks.purge_published_outbox": Task.DAILY,
+    "pubsub.tasks.purge_stale_heartbeats": Task.DAILY,
     "scheduler.tasks.purge_completed_tasks": Task.DAILY,
     "users.tasks.purge_stale_user_import_files": Task.HOURLY,
     "users.tasks.publish_sync_digests": 3600,

@@ -1,10 +1,12 @@
 """Run the project's management commands (the daemons, migrate, shell) as subprocesses."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -125,3 +127,18 @@ def wait_until(predicate, *, timeout: float, interval: float = 0.05, message="co
             detail = message() if callable(message) else message
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {detail}")
         time.sleep(interval)
+
+
+LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
+
+
+def first_log_line_after(output: str, text: str, after: datetime) -> datetime | None:
+    """When a daemon first logged a line containing `text` at or after `after` (daemons log their
+    host's local time, the naive datetime.now() of the test on the same host)."""
+    for line in output.splitlines():
+        match = LOG_TIME.match(line)
+        if match and text in line:
+            at = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f")
+            if at >= after:
+                return at
+    return None

@@ -40,3 +40,32 @@ def assert_applied_exactly_once(b, *, source: str, users: list[User], message_id
     placeholders = ", ".join(["%s"] * len(usernames))
     assert b.scalar(f"SELECT COUNT(*) FROM users_user WHERE username IN ({placeholders})", usernames) == len(users)
     assert b.scalar("SELECT COUNT(*) FROM users_conflictingusersynclog WHERE source = %s", [source]) == 0
+
+
+def outbox_seed_user_creations(*, route, count: int, first: int = 1) -> set[str]:
+    """Commit `count` pending user.created messages of this deployment (settings.DEPLOYMENT_NAME)
+    for `route`, the bodies users.signals would write, without creating the users in A (20,000
+    users made one by one would take minutes). Returns their message_ids."""
+    from django.conf import settings
+    from django.contrib.auth.hashers import make_password
+
+    from pubsub.outbox import _jsonable
+    from users.sync_payload import USER_CREATED, user_message_body
+
+    password = make_password("Cluster-sync-0nce!")
+    rows = []
+    for n in range(first, first + count):
+        user = User(pk=n, username=f"{settings.DEPLOYMENT_NAME}-c{n:05d}", email=f"c{n}@a.example", password=password)
+        rows.append(
+            QueuePublishHistory(
+                queue_name=route.queue,
+                exchange_name=route.exchange,
+                deadletter_queue_name=route.deadletter_queue,
+                deadletter_exchange_name=route.deadletter_exchange,
+                message_type=USER_CREATED,
+                message_body_json=_jsonable(user_message_body(user=user, message_type=USER_CREATED)),
+                expiration_secs=settings.OUTBOX_MESSAGE_TTL_SECS,
+            )
+        )
+    QueuePublishHistory.objects.bulk_create(rows, batch_size=1000)
+    return {str(row.message_id) for row in rows}

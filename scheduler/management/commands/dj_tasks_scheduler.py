@@ -3,15 +3,16 @@ import threading
 
 from background_task.management.commands.process_tasks import Command as ProcessTasksCommand
 
+from common.daemons import daemon_spec
 from scheduler.registry import recurring_tasks_register, registered_tasks
-from scheduler.services import scheduler_heartbeat_beat
+from scheduler.services import SCHEDULER_NAME, scheduler_heartbeat_beat
 
 
 class Command(ProcessTasksCommand):
     help = (
-        "Register the recurring tasks of project/registered_tasks.py (replacing those of the previous "
-        "start), then run due tasks (background_task's process_tasks, whose options it takes). "
-        "Runs until SIGTERM/SIGINT, or for --duration seconds."
+        f"{daemon_spec(SCHEDULER_NAME).summary} Registers the recurring tasks (replacing those of the previous "
+        "start), then runs due tasks (background_task's process_tasks, whose options it takes) "
+        "until SIGTERM/SIGINT, or for --duration seconds."
     )
 
     def add_arguments(self, parser):
