@@ -81,7 +81,8 @@ def main():
     daemons = []
     try:
         # 0. the job alone, enqueueing every snapshot with no relay and no bounds to wait for
-        from users.services.resync import user_resync_job_create, user_resync_job_run
+        from users.services.resync import user_resync_job_run
+        from users.services.resync_jobs import user_resync_job_create
 
         bounds = (settings.USER_RESYNC_OUTBOX_BACKLOG_MAX, settings.USER_RESYNC_QUEUE_DEPTH_MAX)
         settings.USER_RESYNC_OUTBOX_BACKLOG_MAX = settings.USER_RESYNC_QUEUE_DEPTH_MAX = 0
