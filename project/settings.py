@@ -301,11 +301,11 @@ USER_SYNC_MAX_BODY_BYTES = env.int("USER_SYNC_MAX_BODY_BYTES", default=256 * 102
 # a resync enqueues this many snapshots per transaction, and waits while more than
 # USER_RESYNC_OUTBOX_BACKLOG_MAX rows are pending, so live changes never queue behind a whole resync
 # (0: no wait: the outbox then holds the whole resync ahead of live changes)
-USER_RESYNC_BATCH_SIZE = env.int("USER_RESYNC_BATCH_SIZE", default=200)
-USER_RESYNC_OUTBOX_BACKLOG_MAX = env.int("USER_RESYNC_OUTBOX_BACKLOG_MAX", default=200)
+USER_RESYNC_BATCH_SIZE = env.int("USER_RESYNC_BATCH_SIZE", default=50)
+USER_RESYNC_OUTBOX_BACKLOG_MAX = env.int("USER_RESYNC_OUTBOX_BACKLOG_MAX", default=50)
 # and while more than this many messages wait in the receivers' queue (0: no wait): a consumer
 # slower than the relay would otherwise hold live messages behind the whole resync
-USER_RESYNC_QUEUE_DEPTH_MAX = env.int("USER_RESYNC_QUEUE_DEPTH_MAX", default=100)
+USER_RESYNC_QUEUE_DEPTH_MAX = env.int("USER_RESYNC_QUEUE_DEPTH_MAX", default=20)
 USER_RESYNC_WAIT_SECS = env.float("USER_RESYNC_WAIT_SECS", default=0.05)
 # drift detection: one digest hash per this many user ids, published every USER_SYNC_DIGEST_SECS
 # by the scheduler (0: only on demand) to each of USER_SYNC_QUEUES

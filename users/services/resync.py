@@ -3,7 +3,8 @@ enqueued through the outbox in batches, resumable from the job's cursor, cancell
 to live changes. Live messages take the same outbox and the same queue as snapshots, first come
 first served; so before each batch the job waits while more than USER_RESYNC_OUTBOX_BACKLOG_MAX
 rows wait in the outbox or more than USER_RESYNC_QUEUE_DEPTH_MAX messages in the receivers' queue:
-a live change never queues behind more than those two bounds, however big the resync.
+a live change queues behind those bounds and the consumer's prefetch, however big the resync
+(bench/resync.py measures what that costs it).
 
 The snapshot's version is its own outbox row's id, as every message's is: the batch locks its
 users before reading them and inserts the rows after, so a live change of one of them either
