@@ -28,7 +28,13 @@ JAZZMIN_SETTINGS = {
     ],
     # axes' login records are Security's: linked in there, not a menu group of their own
     "hide_apps": ["auth", "axes"],
-    "hide_models": ["pubsub.workerheartbeat", "users.conflictingusersynclog", "users.userapihitlog"],
+    "hide_models": [
+        "pubsub.workerheartbeat",
+        "users.conflictingusersynclog",
+        "users.syncdrift",
+        "users.userresyncjob",
+        "users.userapihitlog",
+    ],
     "custom_links": {
         "pubsub": [
             {
@@ -36,6 +42,18 @@ JAZZMIN_SETTINGS = {
                 "url": "admin:users_conflictingusersynclog_changelist",
                 "icon": "fas fa-exclamation-triangle",
                 "permissions": ["users.view_conflictingusersynclog"],
+            },
+            {
+                "name": "Sync drift",
+                "url": "admin:users_syncdrift_changelist",
+                "icon": "fas fa-not-equal",
+                "permissions": ["users.view_syncdrift"],
+            },
+            {
+                "name": "User resyncs",
+                "url": "admin:users_userresyncjob_changelist",
+                "icon": "fas fa-sync",
+                "permissions": ["users.view_userresyncjob"],
             },
         ],
         "token_blacklist": [
@@ -97,6 +115,8 @@ JAZZMIN_SETTINGS = {
         "users.User": "fas fa-user",
         "users.ConflictingUserSyncLog": "fas fa-exclamation-triangle",
         "users.UserAPIHitLog": "fas fa-globe",
+        "users.SyncDrift": "fas fa-not-equal",
+        "users.UserResyncJob": "fas fa-sync",
         "auth": "fas fa-users-cog",
         "auth.Group": "fas fa-users",
         "axes.AccessAttempt": "fas fa-user-lock",

@@ -19,7 +19,7 @@ from scheduler.services import tasks_run_due
 from users.api_hits import api_hits_purge_expired
 from users.models import UserResyncJob
 from users.services.drift import sync_digests_publish_all
-from users.services.resync import user_resync_job_create
+from users.services.resync_jobs import user_resync_job_create
 
 # bounds of one button press: the request must end well within a proxy's timeout
 SCHEDULED_TASKS_LIMIT = 20

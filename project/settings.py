@@ -125,6 +125,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         }
     )
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # the web server and the daemons of one deployment share the file: a writer takes the lock at
+    # BEGIN and waits for it (instead of failing "database is locked" when it upgrades a read
+    # lock), and WAL lets the others read meanwhile
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL"}
+    )
 
 # --- Cache (throttling counters); use a shared cache when running several server processes -----
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -294,11 +301,11 @@ USER_SYNC_MAX_BODY_BYTES = env.int("USER_SYNC_MAX_BODY_BYTES", default=256 * 102
 # a resync enqueues this many snapshots per transaction, and waits while more than
 # USER_RESYNC_OUTBOX_BACKLOG_MAX rows are pending, so live changes never queue behind a whole resync
 # (0: no wait: the outbox then holds the whole resync ahead of live changes)
-USER_RESYNC_BATCH_SIZE = env.int("USER_RESYNC_BATCH_SIZE", default=500)
-USER_RESYNC_OUTBOX_BACKLOG_MAX = env.int("USER_RESYNC_OUTBOX_BACKLOG_MAX", default=1000)
+USER_RESYNC_BATCH_SIZE = env.int("USER_RESYNC_BATCH_SIZE", default=50)
+USER_RESYNC_OUTBOX_BACKLOG_MAX = env.int("USER_RESYNC_OUTBOX_BACKLOG_MAX", default=50)
 # and while more than this many messages wait in the receivers' queue (0: no wait): a consumer
 # slower than the relay would otherwise hold live messages behind the whole resync
-USER_RESYNC_QUEUE_DEPTH_MAX = env.int("USER_RESYNC_QUEUE_DEPTH_MAX", default=500)
+USER_RESYNC_QUEUE_DEPTH_MAX = env.int("USER_RESYNC_QUEUE_DEPTH_MAX", default=20)
 USER_RESYNC_WAIT_SECS = env.float("USER_RESYNC_WAIT_SECS", default=0.05)
 # drift detection: one digest hash per this many user ids, published every USER_SYNC_DIGEST_SECS
 # by the scheduler (0: only on demand) to each of USER_SYNC_QUEUES

@@ -23,7 +23,7 @@ from users.services.conflicts import sync_conflict_apply_again, sync_conflicts_r
 from users.services.drift import sync_drift_request_resync
 from users.services.import_jobs import user_import_job_create
 from users.services.imports import USER_IMPORT_PREVIEW_FOLDER
-from users.services.resync import user_resync_job_cancel, user_resync_job_create, user_resync_job_resume
+from users.services.resync_jobs import user_resync_job_cancel, user_resync_job_create, user_resync_job_resume
 from users.services.tokens import tokens_revoke_for_user
 
 PRIVILEGE_FIELDS = ["is_staff", "is_superuser", "groups", "user_permissions"]

@@ -11,7 +11,8 @@ from pubsub.broker import route_declarations
 from pubsub.conf import Route
 from pubsub.consumer import Delivery, Outcome, QueueConsumer
 from users.services.conflicts import sync_conflicts_apply_waiting
-from users.services.drift import sync_digest_compare, sync_resync_request_handle
+from users.services.drift import sync_digest_compare
+from users.services.resync_jobs import sync_resync_request_handle
 from users.sync_batch import user_sync_apply_batch
 from users.sync_control import CONTROL_TYPES, DigestMessage, sync_control_decode
 from users.sync_counters import OWN_MESSAGES_SKIPPED, sync_counter_add

@@ -17,9 +17,8 @@ from django.utils import timezone
 from pubsub.conf import Route
 from pubsub.models import QueuePublishHistory
 from pubsub.outbox import queue_msg_to_publish
-from users.models import SyncDrift, User, UserResyncJob
-from users.services.resync import user_resync_job_create
-from users.sync_control import SYNC_DIGEST, SYNC_RESYNC_REQUESTED, DigestMessage, ResyncRequest
+from users.models import SyncDrift, User
+from users.sync_control import SYNC_DIGEST, SYNC_RESYNC_REQUESTED, DigestMessage
 from users.sync_digest import held_users_digest, sent_users_digest
 
 logger = logging.getLogger(__name__)
@@ -120,32 +119,3 @@ def sync_drift_request_resync(*, drifts, requested_by: User | None) -> int:
                 row.resync_requested_at, row.resync_requested_by = now, requested_by
                 row.save(update_fields=["resync_requested_at", "resync_requested_by"])
     return sum(len(rows) for rows in groups.values())
-
-
-def sync_resync_request_handle(*, request: ResyncRequest) -> UserResyncJob | None:
-    """A receiver asks this deployment to resync ranges of its users: start the job, unless the
-    request is for another deployment or a queue this one does not send to (logged, not applied)."""
-    if request.target != settings.DEPLOYMENT_NAME:
-        logger.warning(
-            "resync request %s from %s is for %s, not this deployment: ignored",
-            request.message_id,
-            request.source,
-            request.target,
-        )
-        return None
-    try:
-        job = user_resync_job_create(
-            queue=request.queue,
-            scope=UserResyncJob.Scope.RANGES,
-            ranges=request.ranges,
-            requested_for=request.source,
-        )
-    except ValidationError as exc:
-        logger.warning(
-            "resync request %s from %s refused: %s", request.message_id, request.source, "; ".join(exc.messages)
-        )
-        return None
-    logger.info(
-        "resync #%s of %d range(s) to %s started for %s", job.pk, len(request.ranges), request.queue, request.source
-    )
-    return job

@@ -3,7 +3,8 @@ enqueued through the outbox in batches, resumable from the job's cursor, cancell
 to live changes. Live messages take the same outbox and the same queue as snapshots, first come
 first served; so before each batch the job waits while more than USER_RESYNC_OUTBOX_BACKLOG_MAX
 rows wait in the outbox or more than USER_RESYNC_QUEUE_DEPTH_MAX messages in the receivers' queue:
-a live change never queues behind more than those two bounds, however big the resync.
+a live change queues behind those bounds and the consumer's prefetch, however big the resync
+(bench/resync.py measures what that costs it).
 
 The snapshot's version is its own outbox row's id, as every message's is: the batch locks its
 users before reading them and inserts the rows after, so a live change of one of them either
@@ -13,10 +14,8 @@ is stale) or starts after (its id is higher: it wins over the snapshot)."""
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
@@ -32,75 +31,6 @@ logger = logging.getLogger(__name__)
 
 Scope = UserResyncJob.Scope
 Status = UserResyncJob.Status
-# ids a job may name one by one; more is a range's job
-MAX_IDS = 10_000
-
-
-def _resync_queue_check(queue: str) -> None:
-    # only a queue this deployment publishes its users to: a resync is no way to send them elsewhere
-    if queue not in settings.USER_SYNC_QUEUES:
-        raise ValidationError(
-            f"{queue!r} is not one of this deployment's user sync queues (USER_SYNC_QUEUES: "
-            f"{', '.join(settings.USER_SYNC_QUEUES)})"
-        )
-
-
-def _ranges_clean(ranges) -> list[list[int]]:
-    cleaned = []
-    for pair in ranges:
-        if (
-            not isinstance(pair, list | tuple)
-            or len(pair) != 2
-            or not all(isinstance(end, int) and not isinstance(end, bool) for end in pair)
-            or not 0 <= pair[0] <= pair[1] < 2**63
-        ):
-            raise ValidationError(f"a range is [first id, last id] with 0 <= first <= last: {str(pair)[:80]}")
-        cleaned.append([pair[0], pair[1]])
-    if not cleaned:
-        raise ValidationError("no range given")
-    return cleaned
-
-
-def user_resync_job_create(
-    *,
-    queue: str,
-    scope: str,
-    since: datetime | None = None,
-    ids=(),
-    ranges=(),
-    requested_by: User | None = None,
-    requested_for: str = "",
-    background: bool = True,
-) -> UserResyncJob:
-    """Record a resync job and, unless `background` is off (the command runs it itself), queue the
-    background task that runs it. Refuses (ValidationError) a queue this deployment does not
-    publish to or a scope without what it needs."""
-    _resync_queue_check(queue)
-    job = UserResyncJob(queue=queue, scope=scope, requested_by=requested_by, requested_for=requested_for[:255])
-    if scope == Scope.SINCE:
-        if since is None:
-            raise ValidationError("a resync of the users changed since a date needs the date")
-        job.since = since
-    elif scope == Scope.IDS:
-        job.ids = sorted({int(pk) for pk in ids})
-        if not job.ids:
-            raise ValidationError("no user selected")
-        if len(job.ids) > MAX_IDS:
-            raise ValidationError(f"at most {MAX_IDS} users by id; resync a range or all of them instead")
-    elif scope == Scope.RANGES:
-        job.ids = _ranges_clean(ranges)
-    elif scope != Scope.ALL:
-        raise ValidationError(f"unknown resync scope {str(scope)[:40]!r}")
-    job.total = user_resync_users(job=job).count()
-    with transaction.atomic():
-        job.save()
-        if background:
-            # users.tasks imports this module for the task's body
-            from users.tasks import resync_users
-
-            resync_users(job.pk, verbose_name=f"user resync #{job.pk}", creator=requested_by)
-    logger.info("resync #%s to %s queued: %s users (%s)", job.pk, queue, job.total, job.get_scope_display())
-    return job
 
 
 def user_resync_users(*, job: UserResyncJob) -> QuerySet:
@@ -116,15 +46,6 @@ def user_resync_users(*, job: UserResyncJob) -> QuerySet:
             in_ranges |= Q(pk__gte=first, pk__lte=last)
         return users.filter(in_ranges)
     return users
-
-
-def user_resync_job_cancel(*, job: UserResyncJob) -> bool:
-    """Ask a queued or running job to stop after its current batch; False if it had ended."""
-    return bool(
-        UserResyncJob.objects.filter(pk=job.pk, status__in=[Status.QUEUED, Status.RUNNING]).update(
-            cancel_requested=True
-        )
-    )
 
 
 def _backlog_above_bounds(*, queue: str, depth: QueueDepth) -> bool:
@@ -213,15 +134,3 @@ def user_resync_job_run(
     job.save(update_fields=["status", "error", "finished_at"])
     logger.info("resync #%s %s: %s of %s snapshots enqueued", job_id, job.status, job.enqueued, job.total)
     return job
-
-
-def user_resync_job_resume(*, job: UserResyncJob) -> bool:
-    """Queue a failed or interrupted job again; it goes on from its cursor."""
-    if job.status not in (Status.FAILED, Status.RUNNING):
-        return False
-    with transaction.atomic():
-        UserResyncJob.objects.filter(pk=job.pk).update(status=Status.QUEUED, finished_at=None)
-        from users.tasks import resync_users
-
-        resync_users(job.pk, verbose_name=f"user resync #{job.pk} (resumed)", creator=job.requested_by)
-    return True

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from pubsub.models import QueuePublishHistory
 from users.models import User, UserResyncJob
-from users.services.resync import user_resync_job_cancel, user_resync_job_create, user_resync_job_run
+from users.services.resync import user_resync_job_run
+from users.services.resync_jobs import user_resync_job_cancel, user_resync_job_create
 from users.sync_payload import USER_SNAPSHOT
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
 

@@ -6,7 +6,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from users.models import UserResyncJob
-from users.services.resync import user_resync_job_create, user_resync_job_run
+from users.services.resync import user_resync_job_run
+from users.services.resync_jobs import user_resync_job_create
 
 BAR_WIDTH = 30
 Scope = UserResyncJob.Scope
