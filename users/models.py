@@ -45,6 +45,13 @@ def user_code_allocate(*, prefix: str = USER_CODE_PREFIX) -> str:
     return user_codes_allocate(count=1, prefix=prefix)[0]
 
 
+# a person's names and profile, in the order every list of user fields (the API, the import, the
+# sync payload and its digest, the update service) takes them: one place to add a field
+NAME_FIELDS = ("first_name", "middle_name", "last_name")
+PERSONAL_FIELDS = ("gender", "phone_no", "dob", "nationality", "address")
+ACADEMIC_FIELDS = ("session", "semester", "stream", "course")
+
+
 class User(AbstractUser):
     class UserType(models.TextChoices):
         ADMIN = "admin", "Admin"

@@ -7,25 +7,16 @@ from django.core.exceptions import ValidationError
 from import_export import fields, resources
 from import_export.formats.base_formats import CSV, XLSX
 
-from users.models import User
+from users.models import ACADEMIC_FIELDS, NAME_FIELDS, PERSONAL_FIELDS, User
 
 IMPORT_FORMATS = [CSV, XLSX]
 IMPORT_FIELDS = (
     "username",
     "email",
-    "first_name",
-    "middle_name",
-    "last_name",
+    *NAME_FIELDS,
     "user_type",
-    "gender",
-    "phone_no",
-    "dob",
-    "nationality",
-    "address",
-    "session",
-    "semester",
-    "stream",
-    "course",
+    *PERSONAL_FIELDS,
+    *ACADEMIC_FIELDS,
 )
 # privileges are granted only by superusers, so only their imports may carry them
 PRIVILEGED_FIELDS = ("is_active", "is_staff", "is_superuser")

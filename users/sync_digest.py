@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 
-from users.models import SyncedUserLink, User
+from users.models import ACADEMIC_FIELDS, NAME_FIELDS, PERSONAL_FIELDS, SyncedUserLink, User
 
 # the values a receiver keeps exactly as sent. Left out: what a receiver sets itself (user_code,
 # registered_on, updated_at, profile_img), the privileges it may refuse (is_staff, is_superuser,
@@ -22,18 +22,9 @@ from users.models import SyncedUserLink, User
 DIGEST_FIELDS = (
     "username",
     "email",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "gender",
-    "phone_no",
-    "dob",
-    "nationality",
-    "address",
-    "session",
-    "semester",
-    "stream",
-    "course",
+    *NAME_FIELDS,
+    *PERSONAL_FIELDS,
+    *ACADEMIC_FIELDS,
     "is_active",
     "is_deleted",
     "password",

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.utils import timezone
 
+from users.models import ACADEMIC_FIELDS, NAME_FIELDS, PERSONAL_FIELDS
+
 USER_CREATED = "user.created"
 USER_UPDATED = "user.updated"
 # a resync's "make it so": the user's whole state, applied whether the receiver has the user or not
@@ -14,19 +16,10 @@ SYNCED_FIELDS = (
     "username",
     "user_code",
     "email",
-    "first_name",
-    "middle_name",
-    "last_name",
+    *NAME_FIELDS,
     "user_type",
-    "gender",
-    "phone_no",
-    "dob",
-    "nationality",
-    "address",
-    "session",
-    "semester",
-    "stream",
-    "course",
+    *PERSONAL_FIELDS,
+    *ACADEMIC_FIELDS,
     "profile_img",
     "is_active",
     "is_deleted",

@@ -6,7 +6,7 @@ from django.core.mail import send_mail
 from django.utils import timezone
 
 from common.services import model_update
-from users.models import User
+from users.models import ACADEMIC_FIELDS, NAME_FIELDS, PERSONAL_FIELDS, User
 from users.services.tokens import user_save_with_revocation_audit
 
 
@@ -30,24 +30,15 @@ def user_create(*, data: dict, created_by: User | None = None) -> User:
 # what user_update changes (the API's writable fields; a password has services of its own)
 USER_UPDATE_FIELDS = (
     "username",
-    "first_name",
-    "middle_name",
-    "last_name",
+    *NAME_FIELDS,
     "email",
     "user_type",
     "is_active",
     "is_staff",
     "is_superuser",
-    "gender",
-    "phone_no",
-    "dob",
-    "nationality",
-    "address",
+    *PERSONAL_FIELDS,
     "class_teacher",
-    "session",
-    "semester",
-    "stream",
-    "course",
+    *ACADEMIC_FIELDS,
 )
 
 
